@@ -1,0 +1,112 @@
+// Package store owns tropa's Badger database: opening it encrypted at rest,
+// durable writes and the key schema. It is the only importer of Badger.
+//
+// It must never store anything about a request beyond the content a visitor
+// or staff member chose to post: no addresses, circuit IDs, user agents or
+// exact times of anonymous posts.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// DB is an open store.
+type DB struct {
+	bdb *badger.DB
+}
+
+// Options for Open.
+type Options struct {
+	// Dir is the directory of the database files. Empty means in memory
+	// (tests only).
+	Dir string
+	// Key is the AES key (16, 24 or 32 bytes) the files are encrypted with.
+	// Nil means no encryption (tests only).
+	Key []byte
+	// SyncWrites makes every commit durable before it returns (default true
+	// through Open's callers; tests may turn it off).
+	NoSync bool
+}
+
+// Open opens (or creates) the store. The directory is created 0700.
+func Open(o Options) (*DB, error) {
+	var bo badger.Options
+	if o.Dir == "" {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	} else {
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", o.Dir, err)
+		}
+		if err := os.Chmod(o.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: chmod %s: %w", o.Dir, err)
+		}
+		bo = badger.DefaultOptions(filepath.Clean(o.Dir))
+	}
+	bo = bo.WithLogger(nil).
+		WithSyncWrites(!o.NoSync).
+		// A small server: keep memory modest. Badger needs a non-zero
+		// block and index cache when encryption is on.
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(3).
+		WithBlockCacheSize(16 << 20).
+		WithIndexCacheSize(8 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2)
+	if o.Key != nil {
+		bo = bo.WithEncryptionKey(o.Key)
+	}
+	bdb, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	return &DB{bdb: bdb}, nil
+}
+
+// Close flushes and closes the store.
+func (db *DB) Close() error {
+	if db == nil || db.bdb == nil {
+		return nil
+	}
+	return db.bdb.Close()
+}
+
+// Badger gives sibling files of this package the underlying handle.
+func (db *DB) badger() *badger.DB { return db.bdb }
+
+// getValue reads one value, copied out of the transaction.
+func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+// GetMeta returns a small metadata value stored under name.
+func (db *DB) GetMeta(name string) ([]byte, error) {
+	var v []byte
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = getValue(txn, metaKey(name))
+		return err
+	})
+	return v, err
+}
+
+// SetMeta stores a small metadata value under name, durably.
+func (db *DB) SetMeta(name string, value []byte) error {
+	return db.bdb.Update(func(txn *badger.Txn) error {
+		return txn.Set(metaKey(name), value)
+	})
+}
