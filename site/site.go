@@ -1,0 +1,247 @@
+// Package site is the portal's HTTP surface: the echo app, its templates,
+// stylesheet, info pages and interface strings. It is the only importer of
+// echo.
+//
+// Pages are rendered once (at start, or when what they show changes) into
+// cached bytes, plain and gzip'd; a request only picks the cached bytes.
+// Nothing about a request is ever written anywhere: echo's logger, banner
+// and request logging are off, and the http.Server's error log is discarded.
+package site
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed static/style.css
+var styleCSS string
+
+// Options configure the site.
+type Options struct{}
+
+// Site is the portal's HTTP application.
+type Site struct {
+	e       *echo.Echo
+	cat     *catalogue
+	content map[string]map[string]*infoPage
+	tmpl    map[string]map[string]*template.Template // lang → kind → template
+	csp     string
+	pages   map[string]*cached // path → page
+	errors  map[string]*cached // lang/status → error page
+}
+
+// cached is a page's final bytes, plain and gzip'd.
+type cached struct {
+	status int
+	raw    []byte
+	gz     []byte
+}
+
+// New builds the site and renders every static page.
+func New(o Options) (*Site, error) {
+	cat, err := loadCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	content, err := loadContent()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(styleCSS))
+	s := &Site{
+		cat:     cat,
+		content: content,
+		pages:   map[string]*cached{},
+		errors:  map[string]*cached{},
+		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
+			"img-src 'self' data:; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	if err := s.renderStatic(); err != nil {
+		return nil, err
+	}
+	s.e = s.newEcho()
+	return s, nil
+}
+
+// Handler is the site's http.Handler.
+func (s *Site) Handler() http.Handler { return s.e }
+
+// NewServer wraps a handler in an http.Server with timeouts against slow
+// clients and no error log (it would print client addresses).
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+}
+
+func (s *Site) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Logger.SetOutput(io.Discard)
+	e.StdLogger = log.New(io.Discard, "", 0)
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.headers)
+	get := []string{http.MethodGet, http.MethodHead}
+	e.Match(get, "/", func(c echo.Context) error {
+		return c.Redirect(http.StatusFound, "/"+Languages[0]+"/")
+	})
+	for _, lang := range Languages {
+		e.Match(get, "/"+lang, func(c echo.Context) error {
+			return c.Redirect(http.StatusMovedPermanently, c.Path()+"/")
+		})
+	}
+	for path := range s.pages {
+		e.Match(get, path, s.serveCached)
+	}
+	return e
+}
+
+// headers sets the headers every response carries.
+func (s *Site) headers(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", s.csp)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+func (s *Site) serveCached(c echo.Context) error {
+	p := s.pages[c.Path()]
+	if p == nil {
+		return echo.ErrNotFound
+	}
+	return writeCached(c, p)
+}
+
+// writeCached sends a cached page, gzip'd when the client accepts it.
+func writeCached(c echo.Context, p *cached) error {
+	w := c.Response()
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Vary", "Accept-Encoding")
+	body := p.raw
+	if p.gz != nil && acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
+		body = p.gz
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(p.status)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+func acceptsGzip(ae string) bool {
+	for _, part := range strings.Split(ae, ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q = strings.TrimSpace(q)
+		if v, ok := strings.CutPrefix(q, "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return err == nil && f > 0
+		}
+		return true
+	}
+	return false
+}
+
+// handleError turns every error into a localised page. Internal details are
+// never shown (nor written anywhere).
+func (s *Site) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+	}
+	switch status {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
+	default:
+		if status < 500 {
+			status = http.StatusNotFound
+		} else {
+			status = http.StatusInternalServerError
+		}
+	}
+	lang := langOf(c.Request().URL.Path)
+	p := s.errors[lang+"/"+strconv.Itoa(status)]
+	if status == http.StatusMethodNotAllowed {
+		c.Response().Header().Set("Allow", "GET, HEAD, POST")
+	}
+	_ = writeCached(c, p)
+}
+
+// langOf returns the language of a path, the default one if none.
+func langOf(path string) string {
+	for _, l := range Languages {
+		if path == "/"+l || strings.HasPrefix(path, "/"+l+"/") {
+			return l
+		}
+	}
+	return Languages[0]
+}
+
+func otherLang(lang string) string {
+	if lang == "ru" {
+		return "en"
+	}
+	return "ru"
+}
+
+// render executes a template of kind into a finished, compressed page.
+func (s *Site) render(lang, kind string, status int, data any) (*cached, error) {
+	t := s.tmpl[lang][kind]
+	if t == nil {
+		return nil, fmt.Errorf("site: no template %s", kind)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return nil, fmt.Errorf("site: render %s/%s: %w", lang, kind, err)
+	}
+	return compress(status, buf.Bytes()), nil
+}
+
+func compress(status int, raw []byte) *cached {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(raw)
+	zw.Close()
+	return &cached{status: status, raw: raw, gz: gz.Bytes()}
+}
