@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"tropa/internal/store"
+	"tropa/keys"
+	"tropa/onion"
+	"tropa/site"
+)
+
+func init() {
+	register(&command{name: "serve", summary: "run the portal and publish it as an onion service", run: runServe})
+}
+
+type serveConfig struct {
+	data           string
+	passphraseFile string
+	torBin         string
+	torrc          string
+	tor            bool
+	http           string
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := newFlags("serve", "serve [flags]", stderr)
+	fs.StringVar(&cfg.data, "data", "./data", "data directory (created 0700): the store, keys and tor's state")
+	fs.StringVar(&cfg.passphraseFile, "passphrase-file", "", "file holding the passphrase that protects the store key (or set TROPA_PASSPHRASE)")
+	fs.StringVar(&cfg.torBin, "tor-bin", "tor", "the tor executable")
+	fs.StringVar(&cfg.torrc, "torrc", "", "extra torrc lines for tor (e.g. to join a private Tor network)")
+	fs.BoolVar(&cfg.tor, "tor", true, "start tor and publish the onion service (false: local preview only)")
+	fs.StringVar(&cfg.http, "http", "", "also serve the public site on this loopback address for a local preview, e.g. 127.0.0.1:8080")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.http != "" {
+		if err := checkLoopback(cfg.http); err != nil {
+			return fmt.Errorf("--http %s: %w", cfg.http, err)
+		}
+	}
+	if !cfg.tor && cfg.http == "" {
+		return errors.New("nothing to serve: with --tor=false give --http ADDR for the local preview")
+	}
+	torBin := ""
+	if cfg.tor {
+		var err error
+		if torBin, err = onion.LookTor(cfg.torBin); err != nil {
+			return err
+		}
+		if cfg.torrc != "" {
+			if _, err := os.Stat(cfg.torrc); err != nil {
+				return fmt.Errorf("--torrc: %w", err)
+			}
+		}
+	}
+	pass, err := readPassphrase(cfg.passphraseFile)
+	if err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := os.Chmod(cfg.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	storeDir := filepath.Join(cfg.data, "store")
+	ring, err := keys.Open(filepath.Join(cfg.data, "keys"), pass, dirHasFiles(storeDir))
+	if err != nil {
+		return err
+	}
+	if !ring.Protected {
+		fmt.Fprintf(stderr, "warning: no passphrase given, so the store key lies unprotected in %s: the data is only as safe as this disk (set TROPA_PASSPHRASE or --passphrase-file)\n", filepath.Join(cfg.data, "keys", "store.key"))
+	}
+	db, err := store.Open(store.Options{Dir: storeDir, Key: ring.StoreKey()})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	s, err := site.New(site.Options{})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 2)
+	var servers []*http.Server
+
+	if cfg.http != "" {
+		ln, err := net.Listen("tcp", cfg.http)
+		if err != nil {
+			return fmt.Errorf("--http: %w", err)
+		}
+		srv := site.NewServer(s.Handler())
+		servers = append(servers, srv)
+		go func() { serveErr <- srv.Serve(ln) }()
+		fmt.Fprintf(stdout, "local preview: http://%s/%s/\n", ln.Addr(), site.Languages[0])
+	}
+
+	var t *onion.Tor
+	if cfg.tor {
+		ident, err := ring.Identity("public")
+		if err != nil {
+			return err
+		}
+		waiting := ""
+		if cfg.http != "" {
+			waiting = "the local preview keeps working"
+		}
+		t, err = onion.Start(ctx, onion.Config{
+			TorBin:     torBin,
+			DataDir:    filepath.Join(cfg.data, "tor"),
+			ExtraTorrc: cfg.torrc,
+			Progress:   stdout,
+			Waiting:    waiting,
+		}, []onion.Service{{Name: "public", Key: ident}})
+		if err != nil {
+			shutdown(servers)
+			return err
+		}
+		defer t.Close()
+		srv := site.NewServer(s.Handler())
+		servers = append(servers, srv)
+		go func() { serveErr <- srv.Serve(t.Listener("public")) }()
+	}
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "stopping")
+	case err := <-serveErr:
+		shutdown(servers)
+		return fmt.Errorf("serving stopped: %w", err)
+	}
+	shutdown(servers)
+	return nil
+}
+
+func shutdown(servers []*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(ctx)
+	}
+}
+
+// checkLoopback refuses any listen address that is not on loopback: the
+// portal is meant to be reached only through its onion.
+func checkLoopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return errors.New("give HOST:PORT, e.g. 127.0.0.1:8080")
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("only a loopback address is allowed (127.0.0.1, ::1 or localhost): the portal is reached through its onion, never directly")
+	}
+	return nil
+}
+
+// readPassphrase takes the passphrase from --passphrase-file or
+// TROPA_PASSPHRASE, and removes the variable so tor never inherits it.
+func readPassphrase(file string) ([]byte, error) {
+	env, hasEnv := os.LookupEnv("TROPA_PASSPHRASE")
+	os.Unsetenv("TROPA_PASSPHRASE")
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--passphrase-file: %w", err)
+		}
+		p := strings.TrimRight(string(b), "\r\n")
+		if p == "" {
+			return nil, errors.New("--passphrase-file: the file is empty")
+		}
+		return []byte(p), nil
+	}
+	if hasEnv {
+		if env == "" {
+			return nil, errors.New("TROPA_PASSPHRASE is set but empty")
+		}
+		return []byte(env), nil
+	}
+	return nil, nil
+}
+
+func dirHasFiles(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) > 0
+}
