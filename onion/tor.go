@@ -1,19 +1,27 @@
 // Package onion runs tropa's tor child process and publishes its onion
-// services. It is the only importer of github.com/cretz/bine.
+// services. It is the only importer of github.com/cretz/bine (and of the
+// PROXY-protocol parser that reads tor's circuit IDs).
 //
 // Design (see shared/notes/tor.md): the services are defined in a torrc that
 // tropa writes at every start (HiddenServiceDir + HiddenServicePort), not
 // through bine's Listen/ADD_ONION, because only torrc-defined services can
-// later carry circuit-ID export, client authorization lists and Onionbalance.
-// The service directories, holding tor's copy of each identity key, live on
-// a RAM-backed filesystem (created 0700, removed on exit), so the keys never
-// rest in plaintext on persistent disk. The web side listens on a unix socket
-// in that same directory: only processes of this user can reach it.
+// carry circuit-ID export, client authorization lists and Onionbalance. The
+// service directories, holding tor's copy of each identity key, live on a
+// RAM-backed filesystem (created 0700, removed on exit), so the keys never
+// rest in plaintext on persistent disk. The web side listens on unix sockets
+// in that same directory: only processes of this user can reach them, and
+// they outlive tor restarts, so a restarted tor finds them as they were.
+//
+// tropa supervises its tor: when the process exits, the control connection
+// drops or a service loses its descriptor, tor is started again with backoff
+// and republishes the same addresses. tor never outlives tropa: tropa takes
+// ownership of tor's control connection and names itself tor's owning
+// process.
 //
 // This package must never log: bine's DebugWriter stays nil (it would print
-// ADD_ONION private keys), tor's own output is kept in a small in-memory
-// buffer shown only when tor fails to start, and the progress it prints
-// carries tor's bootstrap state and the onion address, never request data.
+// key material), tor's own output is kept in a small in-memory buffer shown
+// only when tor fails to start, and the progress it prints carries tor's
+// state and the onion addresses, never request data.
 package onion
 
 import (
@@ -45,13 +53,37 @@ type Config struct {
 	// ExtraTorrc is an operator torrc file whose lines are included, e.g.
 	// to join a private test network. Empty means none.
 	ExtraTorrc string
-	// Progress receives tor's bootstrap steps and the published addresses,
-	// one line each. Nil discards them.
+	// Progress receives tor's bootstrap steps, restarts and the published
+	// addresses, one line each. Nil discards them.
 	Progress io.Writer
 	// Waiting, when set, is named in the "cannot reach the Tor network"
-	// message (e.g. "the local preview at http://127.0.0.1:8080 keeps working").
+	// message (e.g. "the local preview keeps working").
 	Waiting string
+	// Defense configures the public service's DoS defenses.
+	Defense Defense
+	// HealthEvery is how often the services' descriptors are checked
+	// (default 1 minute).
+	HealthEvery time.Duration
 }
+
+// Defense holds the DoS defenses of public services.
+type Defense struct {
+	// PoW turns on tor's proof-of-work defense (tor >= 0.4.9 with the pow
+	// module).
+	PoW bool
+	// PoWQueueRate and PoWQueueBurst bound how fast tor dequeues
+	// introductions under attack (0: tor's defaults, 250 and 2500).
+	PoWQueueRate, PoWQueueBurst int
+	// IntroRate and IntroBurst are the introduction-point DoS defense's
+	// rate and burst per second (0: off).
+	IntroRate, IntroBurst int
+	// MaxStreams is the most streams one rendezvous circuit may open at
+	// once; a circuit that asks for more is closed (0: no limit).
+	MaxStreams int
+}
+
+// DefaultDefense is what the public onion runs with unless configured.
+var DefaultDefense = Defense{PoW: true, IntroRate: 25, IntroBurst: 200, MaxStreams: 20}
 
 // Service is one onion service to publish.
 type Service struct {
@@ -59,27 +91,42 @@ type Service struct {
 	Name string
 	// Key is the service's ed25519 identity.
 	Key ed25519.PrivateKey
+	// Public services get the DoS defenses and export each connection's
+	// circuit ID in a PROXY header, which their listener requires.
+	Public bool
 }
 
-// Tor is a running tor child process with its services.
+// Tor is a supervised tor child process with its services.
 type Tor struct {
 	cfg      Config
+	bin      string
+	feat     features
 	services []Service
 	ram      string
 	torrc    string
 	lns      map[string]net.Listener
 
-	t      *tor.Tor
-	cancel context.CancelFunc
-	out    *tailBuffer
-	pid    int
-
 	mu        sync.Mutex
-	progress  int
-	warned    bool
-	published map[string]chan struct{}
+	cur       *generation
 	closed    bool
+	published map[string]chan struct{}
+	st        state
+	stop      chan struct{}
+	stopped   chan struct{}
 }
+
+// generation is one run of the tor process.
+type generation struct {
+	t      *tor.Tor
+	cmd    *exec.Cmd
+	out    *tailBuffer
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the process exited or control failed
+	once   sync.Once
+	start  time.Time
+}
+
+func (g *generation) fail() { g.once.Do(func() { close(g.done) }) }
 
 // ErrNoTor means the tor executable could not be found.
 var ErrNoTor = errors.New("tor is not installed")
@@ -103,7 +150,8 @@ func LookTor(bin string) (string, error) {
 // Start prepares a RAM directory with a unix listener per service, writes
 // the torrc and starts tor. It returns once tor's control port answers; the
 // network bootstrap and the publication continue in the background and are
-// reported on cfg.Progress. Serve each service on Listener(name).
+// reported on cfg.Progress, and tor is restarted whenever it fails. Serve
+// each service on Listener(name).
 func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
 	bin, err := LookTor(cfg.TorBin)
 	if err != nil {
@@ -111,6 +159,9 @@ func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
+	}
+	if cfg.HealthEvery == 0 {
+		cfg.HealthEvery = time.Minute
 	}
 	if cfg.ExtraTorrc != "" {
 		abs, err := filepath.Abs(cfg.ExtraTorrc)
@@ -125,15 +176,21 @@ func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("tor data dir: %w", err)
 	}
+	feat, err := detectFeatures(ctx, bin)
+	if err != nil {
+		return nil, err
+	}
 	ram, err := ramDir()
 	if err != nil {
 		return nil, err
 	}
-	o := &Tor{cfg: cfg, services: services, ram: ram, lns: map[string]net.Listener{},
-		out: &tailBuffer{max: 4096}, published: map[string]chan struct{}{}}
+	o := &Tor{cfg: cfg, bin: bin, feat: feat, services: services, ram: ram, lns: map[string]net.Listener{},
+		published: map[string]chan struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	o.st.uploads = map[string]*uploadState{}
 	ok := false
 	defer func() {
 		if !ok {
+			close(o.stopped)
 			o.Close()
 		}
 	}()
@@ -149,54 +206,28 @@ func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen for tor: %w", err)
 		}
+		if s.Public {
+			ln = requireProxyHeader(ln)
+		}
 		o.lns[s.Name] = ln
-		o.published[Address(s.Key.Public().(ed25519.PublicKey))] = make(chan struct{})
+		addr := Address(s.Key.Public().(ed25519.PublicKey))
+		o.published[addr] = make(chan struct{})
+		o.st.uploads[addr] = &uploadState{}
+	}
+	for _, missing := range o.feat.missing(cfg.Defense) {
+		fmt.Fprintf(cfg.Progress, "tor: this tor lacks %s; carrying on without it\n", missing)
 	}
 	o.torrc = filepath.Join(cfg.DataDir, "torrc")
 	if err := os.WriteFile(o.torrc, []byte(o.torrcText()), 0o600); err != nil {
 		return nil, err
 	}
-	// tor lives as long as this context; Close cancels it.
-	runCtx, cancel := context.WithCancel(context.Background())
-	o.cancel = cancel
-	creator := process.CmdCreatorFunc(func(ctx context.Context, args ...string) (*exec.Cmd, error) {
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Stdout = o.out
-		cmd.Stderr = o.out
-		cmd.Env = append(os.Environ(), "MALLOC_ARENA_MAX=1")
-		return cmd, nil
-	})
-	t, err := tor.Start(runCtx, &tor.StartConf{
-		ProcessCreator:  creator,
-		DataDir:         cfg.DataDir,
-		TorrcFile:       o.torrc,
-		NoAutoSocksPort: true,
-		EnableNetwork:   true,
-		ExtraArgs:       []string{"--__OwningControllerProcess", strconv.Itoa(os.Getpid())},
-		// DebugWriter stays nil on purpose: it would log key material.
-	})
+	g, err := o.startTor()
 	if err != nil {
-		return nil, fmt.Errorf("tor did not start: %v%s", err, o.out.explain())
+		return nil, err
 	}
-	o.t = t
-	// tor exits by itself when this control connection closes, also when
-	// tropa is killed with SIGKILL.
-	if err := t.Control.TakeOwnership(); err != nil {
-		return nil, fmt.Errorf("tor: TAKEOWNERSHIP: %w", err)
-	}
-	if kv, err := t.Control.GetInfo("process/pid"); err == nil && len(kv) == 1 {
-		o.pid, _ = strconv.Atoi(kv[0].Val)
-	}
-	events := make(chan control.Event, 256)
-	if err := t.Control.AddEventListener(events, control.EventCodeStatusClient, control.EventCodeHSDesc); err != nil {
-		return nil, fmt.Errorf("tor: SETEVENTS: %w", err)
-	}
-	go func() { _ = t.Control.HandleEvents(runCtx) }()
-	go o.watch(runCtx, events)
-	if kv, err := t.Control.GetInfo("status/bootstrap-phase"); err == nil && len(kv) == 1 {
-		o.bootstrapLine(parseStatus("NOTICE BOOTSTRAP " + strings.TrimPrefix(kv[0].Val, "NOTICE BOOTSTRAP ")))
-	}
+	o.cur = g
 	ok = true
+	go o.supervise()
 	return o, nil
 }
 
@@ -210,21 +241,203 @@ func (o *Tor) torrcText() string {
 	if o.cfg.ExtraTorrc != "" {
 		fmt.Fprintf(&b, "%%include %s\n", o.cfg.ExtraTorrc)
 	}
+	d := o.cfg.Defense
 	for _, s := range o.services {
 		fmt.Fprintf(&b, "HiddenServiceDir %s\n", filepath.Join(o.ram, "hs-"+s.Name))
 		fmt.Fprintf(&b, "HiddenServicePort 80 unix:%s\n", o.socketPath(s.Name))
+		if !s.Public {
+			continue
+		}
+		b.WriteString("HiddenServiceExportCircuitID haproxy\n")
+		if d.MaxStreams > 0 {
+			fmt.Fprintf(&b, "HiddenServiceMaxStreams %d\nHiddenServiceMaxStreamsCloseCircuit 1\n", d.MaxStreams)
+		}
+		if d.IntroRate > 0 && o.feat.has("HiddenServiceEnableIntroDoSDefense") {
+			fmt.Fprintf(&b, "HiddenServiceEnableIntroDoSDefense 1\nHiddenServiceEnableIntroDoSRatePerSec %d\nHiddenServiceEnableIntroDoSBurstPerSec %d\n", d.IntroRate, d.IntroBurst)
+		}
+		if d.PoW && o.feat.pow() {
+			b.WriteString("HiddenServicePoWDefensesEnabled 1\n")
+			if d.PoWQueueRate > 0 {
+				fmt.Fprintf(&b, "HiddenServicePoWQueueRate %d\n", d.PoWQueueRate)
+			}
+			if d.PoWQueueBurst > 0 {
+				fmt.Fprintf(&b, "HiddenServicePoWQueueBurst %d\n", d.PoWQueueBurst)
+			}
+		}
 	}
 	return b.String()
 }
 
+// startTor runs one generation of the tor process.
+func (o *Tor) startTor() (*generation, error) {
+	g := &generation{out: &tailBuffer{max: 4096}, done: make(chan struct{}), start: time.Now()}
+	runCtx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	creator := process.CmdCreatorFunc(func(ctx context.Context, args ...string) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(ctx, o.bin, args...)
+		cmd.Stdout = g.out
+		cmd.Stderr = g.out
+		cmd.Env = append(os.Environ(), "MALLOC_ARENA_MAX=1")
+		g.cmd = cmd
+		return cmd, nil
+	})
+	t, err := tor.Start(runCtx, &tor.StartConf{
+		ProcessCreator:  creator,
+		DataDir:         o.cfg.DataDir,
+		TorrcFile:       o.torrc,
+		NoAutoSocksPort: true,
+		EnableNetwork:   true,
+		ExtraArgs:       []string{"--__OwningControllerProcess", strconv.Itoa(os.Getpid())},
+		// DebugWriter stays nil on purpose: it would log key material.
+	})
+	if g.cmd != nil && g.cmd.Process != nil {
+		go func() {
+			g.cmd.Wait()
+			g.fail()
+		}()
+	}
+	if err != nil {
+		o.kill(g)
+		return nil, fmt.Errorf("tor did not start: %v%s", err, g.out.explain())
+	}
+	g.t = t
+	// tor exits by itself when this control connection closes, also when
+	// tropa is killed with SIGKILL.
+	if err := t.Control.TakeOwnership(); err != nil {
+		o.kill(g)
+		return nil, fmt.Errorf("tor: TAKEOWNERSHIP: %w", err)
+	}
+	events := make(chan control.Event, 256)
+	if err := t.Control.AddEventListener(events, control.EventCodeStatusClient, control.EventCodeHSDesc); err != nil {
+		o.kill(g)
+		return nil, fmt.Errorf("tor: SETEVENTS: %w", err)
+	}
+	go func() {
+		_ = t.Control.HandleEvents(runCtx)
+		g.fail()
+	}()
+	go o.watch(g, events)
+	if kv, err := t.Control.GetInfo("status/bootstrap-phase"); err == nil && len(kv) == 1 {
+		o.bootstrapLine(parseStatus(kv[0].Val))
+	}
+	return g, nil
+}
+
+// kill ends a generation: HALT through the control port, then the process
+// itself if it lingers.
+func (o *Tor) kill(g *generation) {
+	if g.t != nil && g.t.Control != nil {
+		_ = g.t.Control.Signal("HALT")
+		_ = g.t.Control.Close()
+	}
+	select {
+	case <-g.done:
+	case <-time.After(3 * time.Second):
+	}
+	g.cancel() // SIGKILL if still running
+	if g.cmd != nil && g.cmd.Process != nil {
+		select {
+		case <-g.done:
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// supervise restarts tor whenever it fails, with backoff, and checks the
+// services' descriptors periodically.
+func (o *Tor) supervise() {
+	defer close(o.stopped)
+	backoff := time.Second
+	health := time.NewTicker(o.cfg.HealthEvery)
+	defer health.Stop()
+	for {
+		o.mu.Lock()
+		g := o.cur
+		o.mu.Unlock()
+		var reason string
+		select {
+		case <-o.stop:
+			return
+		case <-g.done:
+			reason = "tor stopped unexpectedly"
+			if g.cmd != nil && g.cmd.ProcessState != nil {
+				reason += " (" + g.cmd.ProcessState.String() + ")"
+			}
+		case <-health.C:
+			reason = o.checkHealth(g)
+			if reason == "" {
+				continue
+			}
+		}
+		o.kill(g)
+		for {
+			if time.Since(g.start) > 5*time.Minute {
+				backoff = time.Second // it ran well for a while
+			}
+			fmt.Fprintf(o.cfg.Progress, "tor: %s; restarting in %s\n", reason, backoff)
+			select {
+			case <-o.stop:
+				return
+			case <-time.After(backoff):
+			}
+			o.mu.Lock()
+			o.st.restarts++
+			o.st.progress = 0
+			o.st.warned = false
+			o.mu.Unlock()
+			ng, err := o.startTor()
+			backoff = min(backoff*2, time.Minute)
+			if err != nil {
+				reason = "tor did not start again: " + firstLine(err.Error())
+				continue
+			}
+			o.mu.Lock()
+			o.cur = ng
+			o.mu.Unlock()
+			break
+		}
+	}
+}
+
+// checkHealth returns why the current tor needs a restart, or "".
+func (o *Tor) checkHealth(g *generation) string {
+	o.mu.Lock()
+	boot := o.st.progress
+	o.mu.Unlock()
+	if boot < 100 || time.Since(g.start) < 5*time.Minute {
+		return "" // still bootstrapping or publishing; nothing to judge yet
+	}
+	for _, s := range o.services {
+		addr := Address(s.Key.Public().(ed25519.PublicKey))
+		if _, err := g.t.Control.GetInfo("hs/service/desc/id/" + addr); err != nil {
+			return "the " + s.Name + " onion has no descriptor"
+		}
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
 // Listener is the unix listener tor forwards service name's port 80 to.
+// A public service's listener requires tor's PROXY header on every
+// connection and refuses connections without one.
 func (o *Tor) Listener(name string) net.Listener { return o.lns[name] }
 
-// PID is tor's process ID (0 if unknown).
-func (o *Tor) PID() int { return o.pid }
+// PID is the current tor process's ID (0 if none runs).
+func (o *Tor) PID() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.cur == nil || o.cur.cmd == nil || o.cur.cmd.Process == nil {
+		return 0
+	}
+	return o.cur.cmd.Process.Pid
+}
 
 // Published is closed once the descriptor of the service with this address
-// (56 chars, no ".onion") has been uploaded to at least one HSDir.
+// (56 chars, no ".onion") has first been uploaded to an HSDir.
 func (o *Tor) Published(addr string) <-chan struct{} {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -244,38 +457,63 @@ func (o *Tor) Close() error {
 		return nil
 	}
 	o.closed = true
+	close(o.stop)
+	g := o.cur
 	o.mu.Unlock()
-	var err error
-	if o.t != nil {
-		err = o.t.Close()
-	}
-	if o.cancel != nil {
-		o.cancel()
+	<-o.stopped
+	if g != nil {
+		o.kill(g)
 	}
 	for _, ln := range o.lns {
 		ln.Close()
 	}
 	if o.ram != "" {
-		if rerr := os.RemoveAll(o.ram); rerr != nil && err == nil {
-			err = rerr
-		}
+		return os.RemoveAll(o.ram)
+	}
+	return nil
+}
+
+// control runs fn with the current control connection.
+func (o *Tor) control(fn func(c *control.Conn) error) error {
+	o.mu.Lock()
+	g := o.cur
+	o.mu.Unlock()
+	if g == nil || g.t == nil || g.t.Control == nil {
+		return errors.New("tor is not running")
+	}
+	select {
+	case <-g.done:
+		return errors.New("tor is restarting")
+	default:
+	}
+	return fn(g.t.Control)
+}
+
+// CloseCircuit closes a circuit by its global ID (the one tor exports in
+// the PROXY header), e.g. one that keeps pushing past its rate limit.
+func (o *Tor) CloseCircuit(id uint32) error {
+	err := o.control(func(c *control.Conn) error { return c.CloseCircuit(strconv.FormatUint(uint64(id), 10), nil) })
+	if err == nil {
+		o.mu.Lock()
+		o.st.countClosed(time.Now())
+		o.mu.Unlock()
 	}
 	return err
 }
 
-// watch turns tor's events into progress lines.
-func (o *Tor) watch(ctx context.Context, events <-chan control.Event) {
+// watch turns tor's events into state and progress lines.
+func (o *Tor) watch(g *generation, events <-chan control.Event) {
 	quiet := time.NewTimer(30 * time.Second)
 	defer quiet.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-g.done:
 			return
 		case <-quiet.C:
 			o.mu.Lock()
-			if o.progress < 100 && !o.warned {
-				o.warned = true
-				fmt.Fprintf(o.cfg.Progress, "tor: has not reached the Tor network after 30 s (bootstrap at %d%%: expected on a machine without internet); still trying%s\n", o.progress, o.waitingNote())
+			if o.st.progress < 100 && !o.st.warned {
+				o.st.warned = true
+				fmt.Fprintf(o.cfg.Progress, "tor: has not reached the Tor network after 30 s (bootstrap at %d%%: expected on a machine without internet); still trying%s\n", o.st.progress, o.waitingNote())
 			}
 			o.mu.Unlock()
 		case ev := <-events:
@@ -286,8 +524,15 @@ func (o *Tor) watch(ctx context.Context, events <-chan control.Event) {
 					o.bootstrapLine(st)
 				}
 			case *control.HSDescEvent:
-				if e.Action == "UPLOADED" {
+				switch e.Action {
+				case "UPLOADED":
 					o.uploaded(e.Address)
+				case "FAILED":
+					o.mu.Lock()
+					if u := o.st.uploads[e.Address]; u != nil {
+						u.failures++
+					}
+					o.mu.Unlock()
 				}
 			}
 		}
@@ -309,8 +554,8 @@ func (o *Tor) bootstrapLine(st status) {
 		return
 	}
 	if st.severity == "WARN" || st.severity == "ERR" {
-		if !o.warned {
-			o.warned = true
+		if !o.st.warned {
+			o.st.warned = true
 			reason := st.args["WARNING"]
 			if reason == "" {
 				reason = st.args["REASON"]
@@ -319,12 +564,13 @@ func (o *Tor) bootstrapLine(st status) {
 		}
 		return
 	}
-	if p <= o.progress && !(p == 0 && o.progress == 0 && st.args["TAG"] == "starting") {
+	if p <= o.st.progress && !(p == 0 && o.st.progress == 0 && st.args["TAG"] == "starting") {
 		return
 	}
-	o.progress = p
+	o.st.progress = p
+	o.st.summary = st.args["SUMMARY"]
 	fmt.Fprintf(o.cfg.Progress, "tor: bootstrapped %d%% (%s): %s\n", p, st.args["TAG"], st.args["SUMMARY"])
-	if p == 100 && o.warned {
+	if p == 100 && o.st.warned {
 		fmt.Fprintln(o.cfg.Progress, "tor: connected to the Tor network")
 	}
 }
@@ -332,21 +578,30 @@ func (o *Tor) bootstrapLine(st status) {
 func (o *Tor) uploaded(addr string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if u := o.st.uploads[addr]; u != nil {
+		u.last = time.Now()
+	}
 	ch, ok := o.published[addr]
 	if !ok {
 		return
 	}
+	name := ""
+	for _, s := range o.services {
+		if Address(s.Key.Public().(ed25519.PublicKey)) == addr {
+			name = s.Name
+		}
+	}
 	select {
-	case <-ch:
-		return // announced already
+	case <-ch: // announced already
+		if o.st.restarts > o.st.announcedAfter {
+			o.st.announcedAfter = o.st.restarts
+			fmt.Fprintf(o.cfg.Progress, "tor: %s onion republished after the restart\n", name)
+		}
+		return
 	default:
 	}
 	close(ch)
-	for _, s := range o.services {
-		if Address(s.Key.Public().(ed25519.PublicKey)) == addr {
-			fmt.Fprintf(o.cfg.Progress, "%s onion: http://%s.onion\n", s.Name, addr)
-		}
-	}
+	fmt.Fprintf(o.cfg.Progress, "%s onion: http://%s.onion\n", name, addr)
 }
 
 // status is a parsed STATUS_* event: "SEVERITY ACTION K=V K="quoted v"...".

@@ -25,16 +25,28 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"tropa/internal/circuit"
 )
 
 //go:embed static/style.css
 var styleCSS string
 
-// Options configure the site.
-type Options struct{}
+// Options configure the site. Each feature adds what it needs here.
+type Options struct {
+	// Now is the clock (tests set it); nil means time.Now.
+	Now func() time.Time
+	// Limits are the per-circuit rate limits (zero value: DefaultLimits).
+	Limits Limits
+	// CloseCircuit closes a Tor circuit that keeps pushing past its limits
+	// (nil: never closed).
+	CloseCircuit func(id uint32) error
+}
 
 // Site is the portal's HTTP application.
 type Site struct {
+	opts    Options
+	limits  *limiter
 	e       *echo.Echo
 	cat     *catalogue
 	content map[string]map[string]*infoPage
@@ -61,8 +73,16 @@ func New(o Options) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits
+	}
 	sum := sha256.Sum256([]byte(styleCSS))
 	s := &Site{
+		opts:    o,
+		limits:  newLimiter(o.Limits, o.CloseCircuit),
 		cat:     cat,
 		content: content,
 		pages:   map[string]*cached{},
@@ -94,6 +114,7 @@ func NewServer(h http.Handler) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnContext:       circuit.ConnContext,
 	}
 }
 
@@ -104,7 +125,7 @@ func (s *Site) newEcho() *echo.Echo {
 	e.Logger.SetOutput(io.Discard)
 	e.StdLogger = log.New(io.Discard, "", 0)
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.headers)
+	e.Use(s.headers, s.rateLimit)
 	get := []string{http.MethodGet, http.MethodHead}
 	e.Match(get, "/", func(c echo.Context) error {
 		return c.Redirect(http.StatusFound, "/"+Languages[0]+"/")
@@ -117,6 +138,7 @@ func (s *Site) newEcho() *echo.Echo {
 	for path := range s.pages {
 		e.Match(get, path, s.serveCached)
 	}
+	// Each feature registers its routes from its own file.
 	return e
 }
 

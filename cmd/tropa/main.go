@@ -8,10 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"sort"
 	"strings"
 )
+
+// discardLog swallows net/http's own error log, which would print client
+// addresses.
+var discardLog = log.New(io.Discard, "", 0)
 
 // version is set at build time by the Makefile (-ldflags -X main.version=…).
 var version = "dev"

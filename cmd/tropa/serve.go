@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ type serveConfig struct {
 	torrc          string
 	tor            bool
 	http           string
+	defense        onion.Defense
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -42,7 +44,15 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.torrc, "torrc", "", "extra torrc lines for tor (e.g. to join a private Tor network)")
 	fs.BoolVar(&cfg.tor, "tor", true, "start tor and publish the onion service (false: local preview only)")
 	fs.StringVar(&cfg.http, "http", "", "also serve the public site on this loopback address for a local preview, e.g. 127.0.0.1:8080")
+	cfg.defense = onion.DefaultDefense
+	fs.BoolVar(&cfg.defense.PoW, "pow", cfg.defense.PoW, "tor's proof-of-work DoS defense on the public onion (tor >= 0.4.9)")
+	fs.IntVar(&cfg.defense.PoWQueueRate, "pow-queue-rate", 0, "introductions per second tor serves from its PoW queue (0: tor's default, 250)")
+	fs.IntVar(&cfg.defense.PoWQueueBurst, "pow-queue-burst", 0, "burst of the PoW queue (0: tor's default, 2500)")
+	fs.IntVar(&cfg.defense.MaxStreams, "max-streams", cfg.defense.MaxStreams, "most streams per rendezvous circuit; a circuit asking for more is closed (0: no limit)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkDefense(cfg.defense); err != nil {
 		return err
 	}
 	if cfg.http != "" {
@@ -90,7 +100,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 
-	s, err := site.New(site.Options{})
+	// The site closes circuits that keep pushing past their limits; tor
+	// starts after the site, so the hook looks it up when it fires.
+	var torRef atomic.Pointer[onion.Tor]
+	closeCircuit := func(id uint32) error {
+		if t := torRef.Load(); t != nil {
+			return t.CloseCircuit(id)
+		}
+		return nil
+	}
+	s, err := site.New(site.Options{CloseCircuit: closeCircuit})
 	if err != nil {
 		return err
 	}
@@ -127,16 +146,33 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			ExtraTorrc: cfg.torrc,
 			Progress:   stdout,
 			Waiting:    waiting,
-		}, []onion.Service{{Name: "public", Key: ident}})
+			Defense:    cfg.defense,
+		}, []onion.Service{{Name: "public", Key: ident, Public: true}})
 		if err != nil {
 			shutdown(servers)
 			return err
 		}
 		defer t.Close()
+		torRef.Store(t)
 		srv := site.NewServer(s.Handler())
 		servers = append(servers, srv)
 		go func() { serveErr <- srv.Serve(t.Listener("public")) }()
 	}
+
+	started := time.Now()
+	stopStatus, err := serveStatus(cfg.data, func() statusReport {
+		rep := statusReport{Version: version, Started: started}
+		if t := torRef.Load(); t != nil {
+			st := t.Status()
+			rep.Tor = &st
+		}
+		return rep
+	})
+	if err != nil {
+		shutdown(servers)
+		return err
+	}
+	defer stopStatus()
 
 	select {
 	case <-ctx.Done():
@@ -146,6 +182,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serving stopped: %w", err)
 	}
 	shutdown(servers)
+	return nil
+}
+
+func checkDefense(d onion.Defense) error {
+	switch {
+	case d.PoWQueueRate < 0 || d.PoWQueueRate > 1_000_000:
+		return errors.New("--pow-queue-rate must be between 0 and 1000000")
+	case d.PoWQueueBurst < 0 || d.PoWQueueBurst > 10_000_000:
+		return errors.New("--pow-queue-burst must be between 0 and 10000000")
+	case d.MaxStreams < 0 || d.MaxStreams > 65535:
+		return errors.New("--max-streams must be between 0 and 65535")
+	}
 	return nil
 }
 
