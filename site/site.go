@@ -26,6 +26,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"tropa/fund"
 	"tropa/internal/circuit"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	// CloseCircuit closes a Tor circuit that keeps pushing past its limits
 	// (nil: never closed).
 	CloseCircuit func(id uint32) error
+	// Fund is the fund's service data (stops, doctors, contacts) shown on
+	// the services sub-pages; nil leaves those pages Markdown-only.
+	Fund fund.Repository
 }
 
 // Site is the portal's HTTP application.
@@ -139,6 +143,7 @@ func (s *Site) newEcho() *echo.Echo {
 		e.Match(get, path, s.serveCached)
 	}
 	// Each feature registers its routes from its own file.
+	s.registerServices(e)
 	return e
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"tropa/fund"
 	"tropa/internal/store"
 	"tropa/keys"
 	"tropa/onion"
@@ -100,6 +101,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 
+	// The services pages' data; example data on the first start only,
+	// marked as such until staff replace it.
+	fundRepo := store.NewFundRepo(db)
+	if _, err := fundRepo.Seed(context.Background(), fund.Examples()); err != nil {
+		return fmt.Errorf("seed the services data: %w", err)
+	}
+
 	// The site closes circuits that keep pushing past their limits; tor
 	// starts after the site, so the hook looks it up when it fires.
 	var torRef atomic.Pointer[onion.Tor]
@@ -109,7 +117,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	s, err := site.New(site.Options{CloseCircuit: closeCircuit})
+	s, err := site.New(site.Options{CloseCircuit: closeCircuit, Fund: fundRepo})
 	if err != nil {
 		return err
 	}

@@ -13,3 +13,128 @@ const (
 )
 
 func metaKey(name string) []byte { return []byte(prefixMeta + name) }
+
+// Forum keys. All forum keys start with "f/"; IDs are big-endian uint64 and
+// post numbers big-endian uint32, so prefix iteration is in ID order.
+//
+//	f/c/<name>                               counter (uint64): section, thread, asker, act, report
+//	f/sec/<sid>                              section record
+//	f/slug/<slug>                            -> section ID
+//	f/t/<tid>                                thread record
+//	f/p/<tid><n:4>                           post n of a thread (1 = the question)
+//	f/sa/<sid><vis:1><pin:1><^act><tid>      a section's thread list, value = thread record;
+//	                                         vis 0 public, 1 private; pin 0 pinned, 1 not;
+//	                                         ^act = inverted activity sequence: newest first
+//	f/q/<wait><tid>                          unanswered queue, oldest wait first; value = thread record
+//	f/rh/<hash:32>                           receipt lookup hash -> asker ID (and KDF set)
+//	f/ak/<asker><^tid>                       an asker's threads, newest first
+//	f/r/<rid>                                report record
+//	f/ro/<rid>                               open reports, oldest first
+//	f/purge/<tid>                            a deleted thread whose posts are still being erased
+//
+// The activity sequence (f/c/act) orders activity without storing times:
+// posts themselves keep only the hour.
+const (
+	prefixForum        = "f/"
+	prefixFCounter     = "f/c/"
+	prefixFSection     = "f/sec/"
+	prefixFSlug        = "f/slug/"
+	prefixFThread      = "f/t/"
+	prefixFPost        = "f/p/"
+	prefixFActivity    = "f/sa/"
+	prefixFQueue       = "f/q/"
+	prefixFReceipt     = "f/rh/"
+	prefixFAskerThread = "f/ak/"
+	prefixFReport      = "f/r/"
+	prefixFReportOpen  = "f/ro/"
+	prefixFPurge       = "f/purge/"
+)
+
+// Counter names.
+const (
+	ctrSection = "section"
+	ctrThread  = "thread"
+	ctrAsker   = "asker"
+	ctrAct     = "act"
+	ctrReport  = "report"
+)
+
+func keyU64(prefix string, ids ...uint64) []byte {
+	k := make([]byte, len(prefix), len(prefix)+8*len(ids))
+	copy(k, prefix)
+	for _, id := range ids {
+		k = appendU64(k, id)
+	}
+	return k
+}
+
+func fCounterKey(name string) []byte       { return []byte(prefixFCounter + name) }
+func fSectionKey(id uint64) []byte         { return keyU64(prefixFSection, id) }
+func fSlugKey(slug string) []byte          { return []byte(prefixFSlug + slug) }
+func fThreadKey(id uint64) []byte          { return keyU64(prefixFThread, id) }
+func fPostPrefix(thread uint64) []byte     { return keyU64(prefixFPost, thread) }
+func fReceiptKey(hash []byte) []byte       { return append([]byte(prefixFReceipt), hash...) }
+func fReportKey(id uint64) []byte          { return keyU64(prefixFReport, id) }
+func fReportOpenKey(id uint64) []byte      { return keyU64(prefixFReportOpen, id) }
+func fPurgeKey(thread uint64) []byte       { return keyU64(prefixFPurge, thread) }
+func fQueueKey(wait, thread uint64) []byte { return keyU64(prefixFQueue, wait, thread) }
+
+func fPostKey(thread uint64, n uint32) []byte {
+	return appendU32(fPostPrefix(thread), n)
+}
+
+// fActivityPrefix is the start of one section's public or private list.
+func fActivityPrefix(section uint64, private bool) []byte {
+	k := keyU64(prefixFActivity, section)
+	if private {
+		return append(k, 1)
+	}
+	return append(k, 0)
+}
+
+func fActivityKey(section uint64, private, pinned bool, act, thread uint64) []byte {
+	k := fActivityPrefix(section, private)
+	if pinned {
+		k = append(k, 0)
+	} else {
+		k = append(k, 1)
+	}
+	k = appendU64(k, ^act)
+	return appendU64(k, thread)
+}
+
+func fAskerThreadPrefix(asker uint64) []byte { return keyU64(prefixFAskerThread, asker) }
+
+func fAskerThreadKey(asker, thread uint64) []byte {
+	return appendU64(fAskerThreadPrefix(asker), ^thread)
+}
+
+// appendU64 and appendU32 append big-endian integers (kept here, without an
+// import, so the forum's keys stay an append to this file).
+func appendU64(b []byte, v uint64) []byte {
+	return append(b, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	return append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// Fund keys (package fund: the mobile units' stops, doctors, contacts). All
+// start with "u/"; IDs are big-endian uint64, so prefix iteration is in ID
+// order. Values are a version byte and the record as JSON.
+//
+//	u/c/<kind>      counter (uint64) of IDs: stop, doctor, contact
+//	u/s/<id>        stop record
+//	u/d/<id>        doctor record
+//	u/k/<id>        contact record
+//	m/fund.seeded   the example data was written once (never again)
+const (
+	prefixUCounter = "u/c/"
+	prefixUStop    = "u/s/"
+	prefixUDoctor  = "u/d/"
+	prefixUContact = "u/k/"
+	metaFundSeeded = "fund.seeded"
+)
+
+func uCounterKey(kind string) []byte             { return []byte(prefixUCounter + kind) }
+func uRecordKey(prefix string, id uint64) []byte { return keyU64(prefix, id) }
