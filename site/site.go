@@ -39,6 +39,9 @@ type Options struct {
 	Now func() time.Time
 	// Limits are the per-circuit rate limits (zero value: DefaultLimits).
 	Limits Limits
+	// NoCaptcha turns the captcha off (e.g. when tor's PoW defense is
+	// enough); the per-circuit limits still apply.
+	NoCaptcha bool
 	// CloseCircuit closes a Tor circuit that keeps pushing past its limits
 	// (nil: never closed).
 	CloseCircuit func(id uint32) error
@@ -51,6 +54,7 @@ type Options struct {
 type Site struct {
 	opts    Options
 	limits  *limiter
+	forms   *formState
 	e       *echo.Echo
 	cat     *catalogue
 	content map[string]map[string]*infoPage
@@ -87,6 +91,7 @@ func New(o Options) (*Site, error) {
 	s := &Site{
 		opts:    o,
 		limits:  newLimiter(o.Limits, o.CloseCircuit),
+		forms:   newFormState(),
 		cat:     cat,
 		content: content,
 		pages:   map[string]*cached{},
