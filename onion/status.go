@@ -17,9 +17,9 @@ type state struct {
 	// announcedAfter is the restart count when a republication was last
 	// reported, so each restart is reported once.
 	announcedAfter int
-	uploads  map[string]*uploadState
-	closedOn string // day (YYYY-MM-DD) closedN counts for
-	closedN  int
+	uploads        map[string]*uploadState
+	closedOn       string // day (YYYY-MM-DD) closedN counts for
+	closedN        int
 }
 
 type uploadState struct {

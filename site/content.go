@@ -86,6 +86,9 @@ func parsePage(raw []byte) (*infoPage, error) {
 			return nil, fmt.Errorf("bad front matter line %q", line)
 		}
 		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+			v = v[1 : len(v)-1] // YAML-style quoting
+		}
 		switch strings.TrimSpace(k) {
 		case "title":
 			p.Title = v

@@ -71,11 +71,16 @@ func randomID(n int) string {
 // session returns the visitor's session ID, setting the cookie when there
 // is none yet.
 func (s *Site) session(c echo.Context) string {
+	if id, ok := c.Get(sessionCookie).(string); ok {
+		return id // already looked up (or created) for this request
+	}
 	if ck, err := c.Cookie(sessionCookie); err == nil && validSessionID(ck.Value) {
 		s.forms.touch(ck.Value, time.Now())
+		c.Set(sessionCookie, ck.Value)
 		return ck.Value
 	}
 	id := randomID(18)
+	c.Set(sessionCookie, id)
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	s.forms.touch(id, time.Now())
 	return id

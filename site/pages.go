@@ -11,7 +11,7 @@ import (
 //go:embed templates/*.html
 var templatesFS embed.FS
 
-// kinds of page; each is layout.html plus <kind>.html.
+// kinds of page; each is layout.html and partials.html plus <kind>.html.
 var kinds = []string{"page", "home", "error"}
 
 func (s *Site) parseTemplates() error {
@@ -24,7 +24,7 @@ func (s *Site) parseTemplates() error {
 			"css": func() template.CSS { return template.CSS(styleCSS) },
 		}
 		for _, k := range kinds {
-			t, err := template.New(k).Funcs(funcs).ParseFS(templatesFS, "templates/layout.html", "templates/"+k+".html")
+			t, err := template.New(k).Funcs(funcs).ParseFS(templatesFS, "templates/layout.html", "templates/partials.html", "templates/"+k+".html")
 			if err != nil {
 				return fmt.Errorf("site: templates %s: %w", k, err)
 			}
@@ -77,6 +77,9 @@ func (s *Site) frame(lang, slug, title, description string) layout {
 			label = p.Title
 		}
 		l.Nav = append(l.Nav, navItem{URL: urlOf(lang, n), Label: label, Current: n == slug})
+	}
+	if s.opts.Forum != nil {
+		l.Nav = append(l.Nav, navItem{URL: "/" + lang + "/board", Label: s.cat.T(lang, "nav.board"), Current: slug == "board"})
 	}
 	return l
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"tropa/forum"
 	"tropa/fund"
 	"tropa/internal/circuit"
 )
@@ -39,6 +40,8 @@ type Options struct {
 	Now func() time.Time
 	// Limits are the per-circuit rate limits (zero value: DefaultLimits).
 	Limits Limits
+	// Forum is the Q&A board; nil serves no board.
+	Forum *forum.Service
 	// NoCaptcha turns the captcha off (e.g. when tor's PoW defense is
 	// enough); the per-circuit limits still apply.
 	NoCaptcha bool
@@ -55,6 +58,7 @@ type Site struct {
 	opts    Options
 	limits  *limiter
 	forms   *formState
+	board   *boardCache
 	e       *echo.Echo
 	cat     *catalogue
 	content map[string]map[string]*infoPage
@@ -149,6 +153,7 @@ func (s *Site) newEcho() *echo.Echo {
 	}
 	// Each feature registers its routes from its own file.
 	s.registerServices(e)
+	s.registerBoard(e)
 	return e
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"tropa/forum"
 	"tropa/fund"
 	"tropa/internal/store"
 	"tropa/keys"
@@ -34,6 +35,7 @@ type serveConfig struct {
 	tor            bool
 	http           string
 	defense        onion.Defense
+	captcha        bool
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -45,6 +47,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.torrc, "torrc", "", "extra torrc lines for tor (e.g. to join a private Tor network)")
 	fs.BoolVar(&cfg.tor, "tor", true, "start tor and publish the onion service (false: local preview only)")
 	fs.StringVar(&cfg.http, "http", "", "also serve the public site on this loopback address for a local preview, e.g. 127.0.0.1:8080")
+	fs.BoolVar(&cfg.captcha, "captcha", true, "ask anonymous posters to solve a captcha (false: e.g. when tor's PoW defense is enough)")
 	cfg.defense = onion.DefaultDefense
 	fs.BoolVar(&cfg.defense.PoW, "pow", cfg.defense.PoW, "tor's proof-of-work DoS defense on the public onion (tor >= 0.4.9)")
 	fs.IntVar(&cfg.defense.PoWQueueRate, "pow-queue-rate", 0, "introductions per second tor serves from its PoW queue (0: tor's default, 250)")
@@ -117,7 +120,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	s, err := site.New(site.Options{CloseCircuit: closeCircuit, Fund: fundRepo})
+	forumRepo, err := store.NewForumRepo(db, store.BatchOptions{})
+	if err != nil {
+		return err
+	}
+	defer forumRepo.Close()
+	board := forum.NewService(forumRepo, nil, forum.Options{})
+	if err := board.Seed(context.Background()); err != nil {
+		return fmt.Errorf("seeding the board: %w", err)
+	}
+	s, err := site.New(site.Options{CloseCircuit: closeCircuit, Fund: fundRepo, Forum: board, NoCaptcha: !cfg.captcha})
 	if err != nil {
 		return err
 	}
