@@ -61,6 +61,8 @@ test: deps-tor deps-browser
 	  echo "WARNING: running the tests without one; the browser tests skip themselves"; \
 	  $(GO) test -count=1 -timeout 18m $(PKGS); \
 	fi
+	# A short fuzz run of the text pipeline (Markdown → sanitised HTML).
+	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime 10s ./forum/
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)

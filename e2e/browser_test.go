@@ -178,12 +178,14 @@ func checkNoOverflow(t *testing.T, b *browser.Browser) {
 }
 
 // sameSite keeps the links that stay on the site ("/..." but not "//..."),
-// without their #fragment; tel:, mailto: and other schemes are dropped.
+// without their #fragment; tel:, mailto: and other schemes are dropped, and
+// so are links to files that are not pages (the captcha's spoken digits:
+// every form makes a new one).
 func sameSite(hrefs []string) []string {
 	var out []string
 	for _, h := range hrefs {
 		h, _, _ = strings.Cut(h, "#")
-		if !strings.HasPrefix(h, "/") || strings.HasPrefix(h, "//") {
+		if !strings.HasPrefix(h, "/") || strings.HasPrefix(h, "//") || strings.HasSuffix(h, ".wav") {
 			continue
 		}
 		out = append(out, h)

@@ -43,7 +43,7 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	tropaBin = filepath.Join(dir, "tropa")
-	build := exec.Command("go", "build", "-o", tropaBin, "tropa/cmd/tropa")
+	build := exec.Command("go", "build", "-tags", "tropatest", "-o", tropaBin, "tropa/cmd/tropa")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Println("e2e: build:", err)

@@ -57,6 +57,13 @@ func TestOnionLifecycle(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("CSP over the onion = %q", csp)
 	}
+	// Every info page and the board, in both languages, through the onion.
+	for _, path := range portalPaths(t) {
+		resp, body := fetchOnion(t, "http://"+addr+".onion"+path)
+		if resp.StatusCode != 200 || !strings.Contains(body, "<h1") || strings.Contains(body, "<script") {
+			t.Errorf("GET %s through the onion: %d", path, resp.StatusCode)
+		}
+	}
 	if !strings.Contains(p.out(), "tor: bootstrapped 100%") {
 		t.Errorf("no bootstrap progress on stdout:\n%s", p.out())
 	}
@@ -203,6 +210,32 @@ func snapshot(t *testing.T, dir string) string {
 	})
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// portalPaths lists every info page (from the embedded content files), the
+// board, a section and a thread, in both languages.
+func portalPaths(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../site/content/ru/*.md")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("content files: %v %v", files, err)
+	}
+	var paths []string
+	for _, lang := range []string{"ru", "en"} {
+		for _, f := range files {
+			slug := strings.TrimSuffix(filepath.Base(f), ".md")
+			switch {
+			case slug == "home":
+				paths = append(paths, "/"+lang+"/")
+			case strings.HasPrefix(slug, "services-"):
+				paths = append(paths, "/"+lang+"/services/"+strings.TrimPrefix(slug, "services-"))
+			default:
+				paths = append(paths, "/"+lang+"/"+slug)
+			}
+		}
+		paths = append(paths, "/"+lang+"/board", "/"+lang+"/board/hiv", "/"+lang+"/t/1", "/"+lang+"/ask")
+	}
+	return paths
 }
 
 var previewLine = regexp.MustCompile(`^local preview: (http://127\.0\.0\.1:\d+)/ru/$`)

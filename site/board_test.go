@@ -140,6 +140,9 @@ func TestAskReceiptMineFollowUp(t *testing.T) {
 			if captcha != strings.Contains(askPage, `name="captcha_id"`) {
 				t.Fatalf("captcha on the form = %v, want %v", !captcha, captcha)
 			}
+			if captcha && !strings.Contains(askPage, `<img src="data:image/png;base64,iVBOR`) {
+				t.Fatal("the captcha image is not an inline PNG")
+			}
 			form := asker.fillFrom(askPage, url.Values{"section": {"hiv"}, "title": {"Где сдать тест на ВИЧ анонимно?"},
 				"body": {"Подскажите, пожалуйста, где и когда работает автобус."}, "visibility": {"private"}})
 			status, loc, body := asker.post("/ru/ask", form)

@@ -113,6 +113,9 @@ func New(o Options) (*Site, error) {
 	return s, nil
 }
 
+// testHooks add routes in test builds only (see testhook_tropatest.go).
+var testHooks []func(*Site, *echo.Echo)
+
 // Handler is the site's http.Handler.
 func (s *Site) Handler() http.Handler { return s.e }
 
@@ -154,6 +157,9 @@ func (s *Site) newEcho() *echo.Echo {
 	// Each feature registers its routes from its own file.
 	s.registerServices(e)
 	s.registerBoard(e)
+	for _, h := range testHooks {
+		h(s, e)
+	}
 	return e
 }
 
