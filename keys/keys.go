@@ -13,9 +13,11 @@ package keys
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -279,3 +281,79 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// StaffClient is one staff device's v3 client-authorization key: its public
+// half is registered with the staff onion, its private half goes into the
+// device's Tor Browser and is never stored here.
+type StaffClient struct {
+	Name      string
+	PublicB32 string // base32 (no padding) x25519 public key, as tor's .auth files hold it
+}
+
+func (r *Ring) clientsDir() string { return filepath.Join(r.dir, "staff-clients") }
+
+// NewStaffClient creates a key pair for device name, registers the public
+// half and returns the private half (base32, no padding) to show once.
+// An existing name is refused: revoke it first.
+func (r *Ring) NewStaffClient(name string) (privateB32 string, err error) {
+	if !validName(name) {
+		return "", fmt.Errorf("a device name is 1-32 characters of a-z, 0-9 and -: %q", name)
+	}
+	if err := os.MkdirAll(r.clientsDir(), 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(r.clientsDir(), name+".pub")
+	if _, err := os.Stat(path); err == nil {
+		return "", fmt.Errorf("a staff client key named %q exists already: revoke it first (tropa staff client-key --revoke %s)", name, name)
+	}
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(path, []byte(b32(k.PublicKey().Bytes())+"\n")); err != nil {
+		return "", err
+	}
+	return b32(k.Bytes()), nil
+}
+
+// RevokeStaffClient removes device name's key.
+func (r *Ring) RevokeStaffClient(name string) error {
+	if !validName(name) {
+		return fmt.Errorf("bad device name %q", name)
+	}
+	err := os.Remove(filepath.Join(r.clientsDir(), name+".pub"))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no staff client key named %q", name)
+	}
+	return err
+}
+
+// StaffClients lists the registered staff devices, by name.
+func (r *Ring) StaffClients() ([]StaffClient, error) {
+	entries, err := os.ReadDir(r.clientsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []StaffClient
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".pub")
+		if !ok || !validName(name) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(r.clientsDir(), e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		pub := strings.TrimSpace(string(b))
+		if raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(pub); err != nil || len(raw) != 32 {
+			return nil, fmt.Errorf("keys: %s is damaged", e.Name())
+		}
+		out = append(out, StaffClient{Name: name, PublicB32: pub})
+	}
+	return out, nil
+}
+
+func b32(b []byte) string { return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b) }

@@ -59,6 +59,8 @@ type ServiceStatus struct {
 	HasDescriptor  bool
 	PoW            bool
 	PoWEffort      string // tor's suggested effort, "" when unknown
+	Clients        int    // authorized clients of a client-auth service
+	Withdrawn      bool   // a client-auth service without clients is not published
 }
 
 // Status queries the live tor.
@@ -80,6 +82,7 @@ func (o *Tor) Status() Status {
 	}
 	o.mu.Unlock()
 	s.PID = o.PID()
+	services := o.serviceList()
 	intros := map[string]int{}
 	descs := map[string]bool{}
 	err := o.control(func(c *control.Conn) error {
@@ -99,7 +102,7 @@ func (o *Tor) Status() Status {
 				}
 			}
 		}
-		for _, sv := range o.services {
+		for _, sv := range services {
 			addr := Address(sv.Key.Public().(ed25519.PublicKey))
 			if _, err := c.GetInfo("hs/service/desc/id/" + addr); err == nil {
 				descs[addr] = true
@@ -108,13 +111,14 @@ func (o *Tor) Status() Status {
 		return nil
 	})
 	s.Running = err == nil
-	for _, sv := range o.services {
+	for _, sv := range services {
 		addr := Address(sv.Key.Public().(ed25519.PublicKey))
 		u := uploads[addr]
 		s.Services = append(s.Services, ServiceStatus{
 			Name: sv.Name, Address: addr, LastUpload: u.last, UploadFailures: u.failures,
 			IntroPoints: intros[addr], HasDescriptor: descs[addr],
-			PoW: sv.Public && o.cfg.Defense.PoW && o.feat.pow(),
+			PoW:     sv.Public && o.cfg.Defense.PoW && o.feat.pow(),
+			Clients: len(sv.Clients), Withdrawn: !sv.published(),
 		})
 	}
 	return s

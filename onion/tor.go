@@ -94,7 +94,21 @@ type Service struct {
 	// Public services get the DoS defenses and export each connection's
 	// circuit ID in a PROXY header, which their listener requires.
 	Public bool
+	// ClientAuth services answer only Tor Browsers holding one of Clients'
+	// private keys (v3 client authorization). Without any client such a
+	// service is not published at all, never published open.
+	ClientAuth bool
+	Clients    []Client
 }
+
+// Client is one authorized client of a ClientAuth service.
+type Client struct {
+	Name      string // a-z, 0-9, -
+	PublicB32 string // x25519 public key, base32 without padding
+}
+
+// published reports whether the service goes into tor's configuration.
+func (s Service) published() bool { return !s.ClientAuth || len(s.Clients) > 0 }
 
 // Tor is a supervised tor child process with its services.
 type Tor struct {
@@ -202,6 +216,12 @@ func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
 		if err := os.WriteFile(filepath.Join(dir, "hs_ed25519_secret_key"), torKeyFile(s.Key), 0o600); err != nil {
 			return nil, err
 		}
+		if err := writeClients(dir, s.Clients); err != nil {
+			return nil, err
+		}
+		if !s.published() {
+			fmt.Fprintf(cfg.Progress, "%s onion: not published until a client key exists (tropa staff client-key NAME)\n", s.Name)
+		}
 		ln, err := net.Listen("unix", o.socketPath(s.Name))
 		if err != nil {
 			return nil, fmt.Errorf("listen for tor: %w", err)
@@ -243,6 +263,9 @@ func (o *Tor) torrcText() string {
 	}
 	d := o.cfg.Defense
 	for _, s := range o.services {
+		if !s.published() {
+			continue
+		}
 		fmt.Fprintf(&b, "HiddenServiceDir %s\n", filepath.Join(o.ram, "hs-"+s.Name))
 		fmt.Fprintf(&b, "HiddenServicePort 80 unix:%s\n", o.socketPath(s.Name))
 		if !s.Public {
@@ -407,7 +430,10 @@ func (o *Tor) checkHealth(g *generation) string {
 	if boot < 100 || time.Since(g.start) < 5*time.Minute {
 		return "" // still bootstrapping or publishing; nothing to judge yet
 	}
-	for _, s := range o.services {
+	for _, s := range o.serviceList() {
+		if !s.published() {
+			continue
+		}
 		addr := Address(s.Key.Public().(ed25519.PublicKey))
 		if _, err := g.t.Control.GetInfo("hs/service/desc/id/" + addr); err != nil {
 			return "the " + s.Name + " onion has no descriptor"
@@ -416,9 +442,64 @@ func (o *Tor) checkHealth(g *generation) string {
 	return ""
 }
 
+// serviceList copies the services (SetClients changes them).
+func (o *Tor) serviceList() []Service {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]Service(nil), o.services...)
+}
+
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// writeClients replaces a service directory's authorized_clients.
+func writeClients(dir string, clients []Client) error {
+	ac := filepath.Join(dir, "authorized_clients")
+	if err := os.RemoveAll(ac); err != nil {
+		return err
+	}
+	if len(clients) == 0 {
+		return nil
+	}
+	if err := os.Mkdir(ac, 0o700); err != nil {
+		return err
+	}
+	for _, c := range clients {
+		line := "descriptor:x25519:" + c.PublicB32 + "\n"
+		if err := os.WriteFile(filepath.Join(ac, c.Name+".auth"), []byte(line), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetClients replaces the authorized clients of service name and makes tor
+// reload its configuration: the other services keep their addresses and
+// keep answering. A client-auth service with no client left is withdrawn.
+func (o *Tor) SetClients(name string, clients []Client) error {
+	o.mu.Lock()
+	idx := -1
+	for i, s := range o.services {
+		if s.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		o.mu.Unlock()
+		return fmt.Errorf("no onion service %q", name)
+	}
+	o.services[idx].Clients = append([]Client(nil), clients...)
+	err := writeClients(filepath.Join(o.ram, "hs-"+name), clients)
+	if err == nil {
+		err = os.WriteFile(o.torrc, []byte(o.torrcText()), 0o600)
+	}
+	o.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return o.control(func(c *control.Conn) error { return c.Signal("RELOAD") })
 }
 
 // Listener is the unix listener tor forwards service name's port 80 to.

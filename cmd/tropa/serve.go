@@ -156,6 +156,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		staffIdent, err := ring.Identity("staff")
+		if err != nil {
+			return err
+		}
+		staffClients, err := ring.StaffClients()
+		if err != nil {
+			return err
+		}
 		waiting := ""
 		if cfg.http != "" {
 			waiting = "the local preview keeps working"
@@ -167,7 +175,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			Progress:   stdout,
 			Waiting:    waiting,
 			Defense:    cfg.defense,
-		}, []onion.Service{{Name: "public", Key: ident, Public: true}})
+		}, []onion.Service{
+			{Name: "public", Key: ident, Public: true},
+			{Name: "staff", Key: staffIdent, ClientAuth: true, Clients: toOnionClients(staffClients)},
+		})
 		if err != nil {
 			shutdown(servers)
 			return err
@@ -177,6 +188,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		srv := site.NewServer(s.Handler())
 		servers = append(servers, srv)
 		go func() { serveErr <- srv.Serve(t.Listener("public")) }()
+		staffSrv := site.NewServer(s.StaffHandler())
+		servers = append(servers, staffSrv)
+		go func() { serveErr <- staffSrv.Serve(t.Listener("staff")) }()
+		stopWatch := make(chan struct{})
+		defer close(stopWatch)
+		go watchStaffClients(ring, t, stdout, stopWatch)
 	}
 
 	started := time.Now()
