@@ -31,8 +31,9 @@ type statusReport struct {
 const statusSocket = "tropa.sock"
 
 // serveStatus answers `tropa status` on a 0600 unix socket in the data
-// directory. It returns a function that stops it.
-func serveStatus(dataDir string, report func() statusReport) (func(), error) {
+// directory, and admin commands too when given their handler (AdminHandler
+// in admin.go). It returns a function that stops it.
+func serveStatus(dataDir string, report func() statusReport, admin ...http.Handler) (func(), error) {
 	path := filepath.Join(dataDir, statusSocket)
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
@@ -52,6 +53,9 @@ func serveStatus(dataDir string, report func() statusReport) (func(), error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(report())
 	})
+	if len(admin) > 0 {
+		mux.Handle("POST /admin", admin[0])
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: discardLog}
 	go srv.Serve(ln)
 	return func() {

@@ -138,3 +138,38 @@ const (
 
 func uCounterKey(kind string) []byte             { return []byte(prefixUCounter + kind) }
 func uRecordKey(prefix string, id uint64) []byte { return keyU64(prefix, id) }
+
+// Staff keys (package staff: accounts, sessions, saved replies, moderation
+// history). All start with "s/". Values are a version byte and the record
+// as JSON, like the fund's. Login names and moderation targets never hold
+// '/', so "<name>/" and "<target>/" end a prefix unambiguously.
+//
+//	s/a/<name>                 account (display name, role, password hash, generation)
+//	s/s/<sha256(token):32>     session, written with Badger's TTL: gone by itself once idle
+//	s/as/<name>/<sha256:32>    an account's sessions (empty value, same TTL), to end them together
+//	s/c/<kind>                 counter (uint64) of IDs: reply, mod
+//	s/r/<id>                   saved reply
+//	s/m/<target>/<^seq>        moderation entry; ^seq = inverted mod counter: newest first
+//	m/staff.replies-seeded     the first saved replies were written once (never again)
+const (
+	prefixSAccount     = "s/a/"
+	prefixSSession     = "s/s/"
+	prefixSAcctSession = "s/as/"
+	prefixSCounter     = "s/c/"
+	prefixSReply       = "s/r/"
+	prefixSMod         = "s/m/"
+	metaStaffSeeded    = "staff.replies-seeded"
+)
+
+func sAccountKey(name string) []byte        { return []byte(prefixSAccount + name) }
+func sSessionKey(hash []byte) []byte        { return append([]byte(prefixSSession), hash...) }
+func sAcctSessionPrefix(name string) []byte { return []byte(prefixSAcctSession + name + "/") }
+func sCounterKey(kind string) []byte        { return []byte(prefixSCounter + kind) }
+func sReplyKey(id uint64) []byte            { return keyU64(prefixSReply, id) }
+func sModPrefix(target string) []byte       { return []byte(prefixSMod + target + "/") }
+
+func sAcctSessionKey(name string, hash []byte) []byte {
+	return append(sAcctSessionPrefix(name), hash...)
+}
+
+func sModKey(target string, seq uint64) []byte { return appendU64(sModPrefix(target), ^seq) }
