@@ -29,6 +29,7 @@ import (
 	"tropa/forum"
 	"tropa/fund"
 	"tropa/internal/circuit"
+	"tropa/staff"
 )
 
 //go:embed static/style.css
@@ -42,6 +43,11 @@ type Options struct {
 	Limits Limits
 	// Forum is the Q&A board; nil serves no board.
 	Forum *forum.Service
+	// Staff is the staff accounts service; with Forum it enables the staff
+	// interface (StaffHandler).
+	Staff *staff.Service
+	// Health reports tor's health for the staff health page (nil: none).
+	Health func() HealthView
 	// NoCaptcha turns the captcha off (e.g. when tor's PoW defense is
 	// enough); the per-circuit limits still apply.
 	NoCaptcha bool
@@ -235,7 +241,7 @@ func (s *Site) handleError(err error, c echo.Context) {
 		status = he.Code
 	}
 	switch status {
-	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
+	case http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
 	default:
 		if status < 500 {
 			status = http.StatusNotFound

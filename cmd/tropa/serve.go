@@ -34,6 +34,7 @@ type serveConfig struct {
 	torrc          string
 	tor            bool
 	http           string
+	staffHTTP      string
 	defense        onion.Defense
 	captcha        bool
 }
@@ -47,6 +48,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.torrc, "torrc", "", "extra torrc lines for tor (e.g. to join a private Tor network)")
 	fs.BoolVar(&cfg.tor, "tor", true, "start tor and publish the onion service (false: local preview only)")
 	fs.StringVar(&cfg.http, "http", "", "also serve the public site on this loopback address for a local preview, e.g. 127.0.0.1:8080")
+	fs.StringVar(&cfg.staffHTTP, "staff-http", "", "also serve the staff interface on this loopback address, e.g. 127.0.0.1:8081")
 	fs.BoolVar(&cfg.captcha, "captcha", true, "ask anonymous posters to solve a captcha (false: e.g. when tor's PoW defense is enough)")
 	cfg.defense = onion.DefaultDefense
 	fs.BoolVar(&cfg.defense.PoW, "pow", cfg.defense.PoW, "tor's proof-of-work DoS defense on the public onion (tor >= 0.4.9)")
@@ -62,6 +64,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if cfg.http != "" {
 		if err := checkLoopback(cfg.http); err != nil {
 			return fmt.Errorf("--http %s: %w", cfg.http, err)
+		}
+	}
+	if cfg.staffHTTP != "" {
+		if err := checkLoopback(cfg.staffHTTP); err != nil {
+			return fmt.Errorf("--staff-http %s: %w", cfg.staffHTTP, err)
 		}
 	}
 	if !cfg.tor && cfg.http == "" {
@@ -129,7 +136,19 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err := board.Seed(context.Background()); err != nil {
 		return fmt.Errorf("seeding the board: %w", err)
 	}
-	s, err := site.New(site.Options{CloseCircuit: closeCircuit, Fund: fundRepo, Forum: board, NoCaptcha: !cfg.captcha})
+	admin, err := NewAdminDeps(context.Background(), db)
+	if err != nil {
+		return err
+	}
+	health := func() site.HealthView {
+		t := torRef.Load()
+		if t == nil {
+			return site.HealthView{}
+		}
+		return healthView(t.Status())
+	}
+	s, err := site.New(site.Options{CloseCircuit: closeCircuit, Fund: fundRepo, Forum: board, Staff: admin.Staff,
+		Health: health, NoCaptcha: !cfg.captcha})
 	if err != nil {
 		return err
 	}
@@ -148,6 +167,17 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		servers = append(servers, srv)
 		go func() { serveErr <- srv.Serve(ln) }()
 		fmt.Fprintf(stdout, "local preview: http://%s/%s/\n", ln.Addr(), site.Languages[0])
+	}
+	if cfg.staffHTTP != "" {
+		ln, err := net.Listen("tcp", cfg.staffHTTP)
+		if err != nil {
+			shutdown(servers)
+			return fmt.Errorf("--staff-http: %w", err)
+		}
+		srv := site.NewServer(s.StaffHandler())
+		servers = append(servers, srv)
+		go func() { serveErr <- srv.Serve(ln) }()
+		fmt.Fprintf(stdout, "local staff interface: http://%s/%s/staff/\n", ln.Addr(), site.Languages[0])
 	}
 
 	var t *onion.Tor
@@ -204,7 +234,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			rep.Tor = &st
 		}
 		return rep
-	})
+	}, AdminHandler(admin))
 	if err != nil {
 		shutdown(servers)
 		return err
@@ -220,6 +250,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	shutdown(servers)
 	return nil
+}
+
+// healthView copies tor's status into the staff health page's terms.
+func healthView(st onion.Status) site.HealthView {
+	h := site.HealthView{TorVersion: st.Version, Running: st.Running, Bootstrap: st.Bootstrap, Summary: st.Summary,
+		Restarts: st.Restarts, ClosedToday: st.ClosedToday, PoWAvailable: st.PoWAvailable}
+	for _, sv := range st.Services {
+		h.Services = append(h.Services, site.HealthService{Name: sv.Name, Address: sv.Address, LastUpload: sv.LastUpload,
+			UploadFailures: sv.UploadFailures, IntroPoints: sv.IntroPoints, HasDescriptor: sv.HasDescriptor, PoW: sv.PoW,
+			Clients: sv.Clients, Withdrawn: sv.Withdrawn})
+	}
+	return h
 }
 
 func checkDefense(d onion.Defense) error {

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestStaffOnionClientAuth: the staff onion is published only once a staff
+// device key exists; a Tor client without the key cannot reach it, a client
+// holding the line `tropa staff client-key` printed (as an .auth_private
+// file) can; the public onion keeps answering throughout.
+func TestStaffOnionClientAuth(t *testing.T) {
+	needTor(t)
+	data := filepath.Join(t.TempDir(), "data")
+	p := startTropa(t, nil, "serve", "--data", data, "--torrc", svcTorrc)
+	pub := "http://" + p.waitLine(t, onionLine, 2*time.Minute)[1] + ".onion"
+	if !strings.Contains(p.out(), "staff onion: not published until a client key exists") {
+		t.Errorf("no notice that the staff onion waits for a key:\n%s", p.out())
+	}
+	if resp, _ := fetchOnion(t, pub+"/ru/"); resp.StatusCode != 200 {
+		t.Fatal("public onion")
+	}
+
+	out, err := exec.Command(tropaBin, "staff", "client-key", "laptop", "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("staff client-key: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^([a-z2-7]{56}):descriptor:x25519:([A-Z2-7]{52})$`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no key line in:\n%s", out)
+	}
+	line, staffAddr := m[0], m[1]
+	p.waitLine(t, regexp.MustCompile(`^staff onion: 1 client key\(s\) registered; tor reloaded$`), 30*time.Second)
+	p.waitLine(t, regexp.MustCompile(`^staff onion: http://`+staffAddr+`\.onion$`), 2*time.Minute)
+	staffURL := "http://" + staffAddr + ".onion/ru/staff/"
+
+	// The public onion did not miss a beat.
+	if resp, _ := fetchOnion(t, pub+"/en/"); resp.StatusCode != 200 {
+		t.Fatal("public onion after adding a staff key")
+	}
+
+	// Without the key: refused by tor itself.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if resp, err := net0.Get(ctx, staffURL); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the staff onion answered a client without a key: %d", resp.StatusCode)
+	} else if !strings.Contains(err.Error(), "auth") && !strings.Contains(err.Error(), "0xf4") && !strings.Contains(strings.ToLower(err.Error()), "client") {
+		t.Logf("refused without key: %v", err)
+	}
+
+	// With the key, as printed, in a Tor client's ClientOnionAuthDir.
+	client := keyedClient(t, line)
+	var body string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := client.Get(staffURL)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				body = string(b)
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the keyed client never reached the staff onion: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if !strings.Contains(body, "<h1") {
+		t.Errorf("staff page: %.300s", body)
+	}
+	// Staff pages are not on the public onion.
+	if resp, _ := fetchOnion(t, pub+"/ru/staff/"); resp.StatusCode != 404 {
+		t.Errorf("public onion serves /ru/staff/: %d", resp.StatusCode)
+	}
+	p.stop(t)
+}
+
+// keyedClient starts a second Tor client on the private network whose
+// ClientOnionAuthDir holds line, and returns an HTTP client through it.
+func keyedClient(t *testing.T, line string) *http.Client {
+	t.Helper()
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "auth")
+	os.Mkdir(auth, 0o700)
+	os.WriteFile(filepath.Join(auth, "laptop.auth_private"), []byte(line+"\n"), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	socks := ln.Addr().String()
+	ln.Close()
+	torrc := filepath.Join(dir, "torrc")
+	os.WriteFile(torrc, []byte(fmt.Sprintf("%%include %s\nDataDirectory %s\nSocksPort %s\nClientOnionAuthDir %s\n",
+		svcTorrc, filepath.Join(dir, "data"), socks, auth)), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	bin, err := exec.LookPath("tor")
+	if err != nil {
+		bin = "/usr/sbin/tor"
+	}
+	cmd := exec.Command(bin, "--defaults-torrc", empty, "-f", torrc, "--__OwningControllerProcess", fmt.Sprint(os.Getpid()))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	logf, _ := os.Create(filepath.Join(dir, "tor.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+	})
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyURL(&url.URL{Scheme: "socks5h", Host: socks}),
+	}}
+}
