@@ -84,6 +84,7 @@ func checkRendered(t *testing.T, in string, out template.HTML) {
 		}
 	}
 	z := html.NewTokenizer(strings.NewReader(s))
+	depth := 0
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -101,6 +102,16 @@ func checkRendered(t *testing.T, in string, out template.HTML) {
 		tok := z.Token()
 		if !allowedTags[tok.Data] {
 			t.Fatalf("%q rendered %q: tag <%s>", in, s, tok.Data)
+		}
+		if tok.Data == "blockquote" || tok.Data == "ul" || tok.Data == "ol" {
+			if tt == html.StartTagToken {
+				depth++
+			} else if tt == html.EndTagToken {
+				depth--
+			}
+			if depth > forum.MaxNesting {
+				t.Fatalf("%q rendered %q: nested %d deep", in, s, depth)
+			}
 		}
 		for _, a := range tok.Attr {
 			name := strings.ToLower(a.Key)

@@ -15,6 +15,7 @@ import (
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 )
 
@@ -167,12 +168,101 @@ func Render(src string) template.HTML {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
-	if err := md.Convert([]byte(src), buf); err != nil {
+	if deepLine(src) {
+		// Parsing thousands of nested openings on one line costs tens of
+		// milliseconds; the answer is known already.
+		return plainHTML(src)
+	}
+	source := []byte(src)
+	doc := md.Parser().Parse(text.NewReader(source))
+	if tooDeep(doc) {
+		return plainHTML(src)
+	}
+	if err := md.Renderer().Render(buf, source, doc); err != nil {
 		// goldmark only fails on writer errors; a bytes.Buffer has none.
-		// Fall back to the escaped source rather than lose the post.
-		return template.HTML("<p>" + template.HTMLEscapeString(src) + "</p>")
+		return plainHTML(src)
 	}
 	return template.HTML(bytes.TrimSpace(policy.SanitizeBytes(buf.Bytes())))
+}
+
+// MaxNesting is how deep quotes and lists may nest. Deeper text (5,000
+// nested quotes fit in a post) would make a page heavy to lay out, so it
+// is shown as plain text instead.
+const MaxNesting = 8
+
+func tooDeep(doc ast.Node) bool {
+	depth, deep := 0, false
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		switch n.Kind() {
+		case ast.KindBlockquote, ast.KindList:
+		default:
+			return ast.WalkContinue, nil
+		}
+		if !entering {
+			depth--
+			return ast.WalkContinue, nil
+		}
+		depth++
+		if depth > MaxNesting {
+			deep = true
+			return ast.WalkStop, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return deep
+}
+
+// deepLine reports whether a line opens more than MaxNesting quotes or
+// list items at its start.
+func deepLine(src string) bool {
+	for _, line := range strings.Split(src, "\n") {
+		if lineDepth(line) > MaxNesting {
+			return true
+		}
+	}
+	return false
+}
+
+// lineDepth counts the quote and list markers a line starts with.
+func lineDepth(line string) int {
+	n := 0
+	for {
+		line = strings.TrimLeft(line, " \t")
+		switch {
+		case strings.HasPrefix(line, ">"):
+			line = line[1:]
+		case len(line) >= 2 && strings.IndexByte("-*+", line[0]) >= 0 && (line[1] == ' ' || line[1] == '\t'):
+			line = line[2:]
+		default:
+			i := 0
+			for i < len(line) && i < 9 && line[i] >= '0' && line[i] <= '9' {
+				i++
+			}
+			if i == 0 || i+1 >= len(line) || (line[i] != '.' && line[i] != ')') || (line[i+1] != ' ' && line[i+1] != '\t') {
+				return n
+			}
+			line = line[i+2:]
+		}
+		n++
+	}
+}
+
+// plainHTML shows text as escaped paragraphs and line breaks.
+func plainHTML(src string) template.HTML {
+	var b strings.Builder
+	for i, para := range strings.Split(src, "\n\n") {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		if i > 0 && b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(template.HTMLEscapeString(para), "\n", "<br>\n"))
+		b.WriteString("</p>")
+	}
+	return template.HTML(b.String())
 }
 
 // linkRenderer shows every link's address: the words a link carries are
