@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -83,11 +84,56 @@ func TestStaffOnionClientAuth(t *testing.T) {
 	if !strings.Contains(body, "<h1") {
 		t.Errorf("staff page: %.300s", body)
 	}
+	// Over the staff onion: log in and read tor's health from the live tor.
+	add := exec.Command(tropaBin, "staff", "add", "anna", "--role", "admin", "--display-name", "Анна", "--password-stdin", "--data", data)
+	add.Stdin = strings.NewReader("staff password over tor\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("staff add: %v\n%s", err, out)
+	}
+	jar, _ := cookiejar.New(nil)
+	client.Jar = jar
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	base := "http://" + staffAddr + ".onion"
+	resp, err := client.Get(base + "/ru/staff/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(lb))
+	if csrf == nil {
+		t.Fatalf("no login form over the staff onion:\n%.500s", lb)
+	}
+	resp, err = client.PostForm(base+"/ru/staff/login", url.Values{"csrf": {csrf[1]}, "name": {"anna"}, "password": {"staff password over tor"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login over the staff onion: %d", resp.StatusCode)
+	}
+	resp, err = client.Get(base + "/ru/staff/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	health := string(hb)
+	for _, want := range []string{"0.4.", "работает", "опубликован", pubAddr(pub), "Защита proof-of-work</dt><dd>включена"} {
+		if !strings.Contains(health, want) {
+			t.Errorf("staff health page lacks %q:\n%.3000s", want, health)
+		}
+	}
+
 	// Staff pages are not on the public onion.
 	if resp, _ := fetchOnion(t, pub+"/ru/staff/"); resp.StatusCode != 404 {
 		t.Errorf("public onion serves /ru/staff/: %d", resp.StatusCode)
 	}
 	p.stop(t)
+}
+
+func pubAddr(url string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(url, "http://"), ".onion")
 }
 
 // keyedClient starts a second Tor client on the private network whose
