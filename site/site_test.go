@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -172,5 +173,41 @@ func TestCatalogueComplete(t *testing.T) {
 	}
 	if len(keys) != len(site.Languages) {
 		t.Errorf("catalogue has %d languages, site speaks %d", len(keys), len(site.Languages))
+	}
+}
+
+// TestEveryInfoPage: every info page (one per content file) renders in both
+// languages with the security headers, no script and no URL to another host;
+// medical pages carry their review date.
+func TestEveryInfoPage(t *testing.T) {
+	h := newSite(t)
+	files, err := filepath.Glob("content/ru/*.md")
+	if err != nil || len(files) < 12 {
+		t.Fatalf("content files: %v %v", files, err)
+	}
+	medical := map[string]bool{"overdose": true, "hiv": true, "hepatitis": true, "injecting": true}
+	for _, lang := range site.Languages {
+		for _, f := range files {
+			slug := strings.TrimSuffix(filepath.Base(f), ".md")
+			path := "/" + lang + "/" + slug
+			switch {
+			case slug == "home":
+				path = "/" + lang + "/"
+			case strings.HasPrefix(slug, "services-"):
+				path = "/" + lang + "/services/" + strings.TrimPrefix(slug, "services-")
+			}
+			resp, body := get(t, h, "GET", path)
+			if resp.StatusCode != 200 {
+				t.Errorf("%s: %d", path, resp.StatusCode)
+				continue
+			}
+			checkPage(t, path, resp, body)
+			if !strings.Contains(body, "<h1>") || !strings.Contains(body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s: no heading or wrong language", path)
+			}
+			if medical[slug] && !strings.Contains(body, `class="reviewed"`) {
+				t.Errorf("%s: medical page without its review date", path)
+			}
+		}
 	}
 }
