@@ -10,6 +10,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -50,7 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if c := commands[args[1]]; c != nil {
-				_ = c.run([]string{"-h"}, stdout, stdout)
+				// `help staff add` is `staff add -h`: a subcommand's flags.
+				_ = c.run(append(args[2:], "-h"), stdout, stdout)
 				return 0
 			}
 			fmt.Fprintf(stderr, "tropa: no command %q\n", args[1])
@@ -59,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "tropa %s\n", version)
+		fmt.Fprintf(stdout, "tropa %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
 	}
 	c := commands[name]
@@ -92,7 +94,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "  %-10s %s\n  %-10s %s\n\nRun `tropa help COMMAND` for a command's flags.\n", "version", "print the version", "help", "show this help or a command's flags")
+	fmt.Fprintf(w, "  %-10s %s\n  %-10s %s\n\nRun `tropa help COMMAND` for a command's flags (`tropa help COMMAND SUBCOMMAND` for a subcommand's).\n", "version", "print the version", "help", "show this help or a command's flags")
 }
 
 // newFlags makes a FlagSet whose errors and help go to w, in one format.

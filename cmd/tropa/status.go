@@ -26,6 +26,8 @@ type statusReport struct {
 	Version string        `json:"version"`
 	Started time.Time     `json:"started"`
 	Tor     *onion.Status `json:"tor,omitempty"`
+	// Maintenance: retention and garbage collection (retention.go).
+	Maintenance *maintenanceStatus `json:"maintenance,omitempty"`
 }
 
 const statusSocket = "tropa.sock"
@@ -100,6 +102,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 
 func printStatus(w io.Writer, rep statusReport, now time.Time) {
 	fmt.Fprintf(w, "tropa %s, up %s\n", rep.Version, now.Sub(rep.Started).Round(time.Second))
+	printMaintenance(w, rep.Maintenance, now)
 	t := rep.Tor
 	if t == nil {
 		fmt.Fprintln(w, "tor: off (--tor=false)")
@@ -126,6 +129,7 @@ func printStatus(w io.Writer, rep statusReport, now time.Time) {
 		fmt.Fprintf(w, "%s onion: http://%s.onion\n  descriptor: %s, last upload %s, failed uploads %d\n  introduction points: %d\n  proof-of-work defense: %s\n",
 			s.Name, s.Address, yesNo(s.HasDescriptor, "published", "MISSING"), last, s.UploadFailures, s.IntroPoints, pow)
 	}
+	printBalance(w, t.Balance, now) // instance.go
 }
 
 func yesNo(b bool, yes, no string) string {
