@@ -180,12 +180,13 @@ func checkNoOverflow(t *testing.T, b *browser.Browser) {
 // sameSite keeps the links that stay on the site ("/..." but not "//..."),
 // without their #fragment; tel:, mailto: and other schemes are dropped, and
 // so are links to files that are not pages (the captcha's spoken digits:
-// every form makes a new one).
+// every form makes a new one; the news feeds, Atom XML for feed readers,
+// which TestBrowserFundTools and the site's tests check).
 func sameSite(hrefs []string) []string {
 	var out []string
 	for _, h := range hrefs {
 		h, _, _ = strings.Cut(h, "#")
-		if !strings.HasPrefix(h, "/") || strings.HasPrefix(h, "//") || strings.HasSuffix(h, ".wav") {
+		if !strings.HasPrefix(h, "/") || strings.HasPrefix(h, "//") || strings.HasSuffix(h, ".wav") || strings.HasSuffix(h, ".atom") {
 			continue
 		}
 		out = append(out, h)

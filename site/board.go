@@ -33,6 +33,7 @@ type boardCache struct {
 	global   uint64            // bumped by any write (section lists)
 	threads  map[uint64]uint64 // per-thread version
 	pages    map[string]*boardEntry
+	bytes    int                        // of the cached pages, plain and gzip'd
 	receipts map[string]*pendingReceipt // session → receipt to show once
 	askers   map[string]*askerSession   // session → opened receipt
 }
@@ -41,6 +42,7 @@ type boardEntry struct {
 	version uint64
 	hour    forum.Hour
 	page    *cached
+	size    int
 }
 
 type pendingReceipt struct {
@@ -55,7 +57,13 @@ type askerSession struct {
 	seen  time.Time
 }
 
-const maxBoardCache = 4000
+// The cache holds at most maxBoardCache pages and maxBoardCacheBytes of
+// them: a 50-post thread page is ~60 KB plain + ~12 KB gzip'd, so a crawl
+// of a large board would otherwise keep ~300 MB (bench/, P4).
+const (
+	maxBoardCache      = 4000
+	maxBoardCacheBytes = 16 << 20
+)
 
 func newBoardCache() *boardCache {
 	return &boardCache{threads: map[uint64]uint64{}, pages: map[string]*boardEntry{},
@@ -99,16 +107,23 @@ func (s *Site) cachedPage(key string, thread forum.ThreadID, fn func() (*cached,
 	if err != nil {
 		return nil, err
 	}
+	size := len(p.raw) + len(p.gz)
 	b.mu.Lock()
-	if len(b.pages) >= maxBoardCache {
-		for k := range b.pages { // drop about half, arbitrarily
+	if old := b.pages[key]; old != nil {
+		delete(b.pages, key)
+		b.bytes -= old.size
+	}
+	if len(b.pages) >= maxBoardCache || b.bytes+size > maxBoardCacheBytes {
+		for k, e := range b.pages { // drop about half, arbitrarily
 			delete(b.pages, k)
-			if len(b.pages) < maxBoardCache/2 {
+			b.bytes -= e.size
+			if len(b.pages) < maxBoardCache/2 && b.bytes+size <= maxBoardCacheBytes/2 {
 				break
 			}
 		}
 	}
-	b.pages[key] = &boardEntry{version: ver, hour: hour, page: p}
+	b.pages[key] = &boardEntry{version: ver, hour: hour, page: p, size: size}
+	b.bytes += size
 	b.mu.Unlock()
 	return p, nil
 }
@@ -794,9 +809,13 @@ func (s *Site) replyPost(c echo.Context) error {
 		return boardErr(err)
 	}
 	s.board.changed(id)
-	tp, err := s.opts.Forum.ThreadPage(c.Request().Context(), id, 1, forum.Viewer{Asker: s.askerOf(sess)})
-	if err != nil || tp.Thread.Private {
-		return c.Redirect(http.StatusSeeOther, "/"+lang+"/mine")
+	// Only its asker may reply to a private thread, so for anyone else the
+	// thread is public: no need to read it (and a page of posts) again.
+	if a := s.askerOf(sess); a != nil {
+		tp, err := s.opts.Forum.ThreadPage(c.Request().Context(), id, 1, forum.Viewer{Asker: a})
+		if err != nil || tp.Thread.Private {
+			return c.Redirect(http.StatusSeeOther, "/"+lang+"/mine")
+		}
 	}
 	target := "/" + lang + "/t/" + strconv.FormatUint(uint64(id), 10)
 	if pg := (post.N-1)/forum.ThreadPageSize + 1; pg > 1 {

@@ -12,8 +12,9 @@ import (
 )
 
 // Limits are the per-circuit rate limits. Behind tor every visitor comes
-// from the same local address, so the key is the Tor circuit (in memory
-// only, forgotten when idle).
+// from the same local address, so the key is the Tor circuit, with the tor
+// it came through when several serve the onion (in memory only, forgotten
+// when idle).
 type Limits struct {
 	// RequestsPerMinute and RequestBurst bound page requests per circuit.
 	RequestsPerMinute, RequestBurst int
@@ -30,10 +31,10 @@ var DefaultLimits = Limits{RequestsPerMinute: 120, RequestBurst: 60, PostsPer10M
 
 type limiter struct {
 	cfg   Limits
-	close func(uint32) error
+	close func(circuit.Key) error
 
 	mu   sync.Mutex
-	circ map[uint32]*circState
+	circ map[circuit.Key]*circState
 	last time.Time
 }
 
@@ -48,11 +49,11 @@ type circState struct {
 // circuits; past it, idle entries are swept and then the oldest dropped.
 const maxTracked = 50000
 
-func newLimiter(cfg Limits, closeFn func(uint32) error) *limiter {
-	return &limiter{cfg: cfg, close: closeFn, circ: map[uint32]*circState{}}
+func newLimiter(cfg Limits, closeFn func(circuit.Key) error) *limiter {
+	return &limiter{cfg: cfg, close: closeFn, circ: map[circuit.Key]*circState{}}
 }
 
-func (l *limiter) state(id uint32, now time.Time) *circState {
+func (l *limiter) state(id circuit.Key, now time.Time) *circState {
 	cs := l.circ[id]
 	if cs == nil {
 		if len(l.circ) >= maxTracked || now.Sub(l.last) > time.Minute {
@@ -85,7 +86,7 @@ func (l *limiter) sweep(now time.Time) {
 
 // allow reports whether a request (or, with post, a write) on circuit id
 // may go on, and closes a circuit that keeps pushing.
-func (l *limiter) allow(id uint32, post bool) bool {
+func (l *limiter) allow(id circuit.Key, post bool) bool {
 	now := time.Now()
 	l.mu.Lock()
 	cs := l.state(id, now)

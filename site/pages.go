@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 )
 
 //go:embed templates/*.html
@@ -68,7 +69,7 @@ func urlOf(lang, slug string) string {
 func (s *Site) frame(lang, slug, title, description string) layout {
 	l := layout{Lang: lang, OtherLang: otherLang(lang), OtherURL: urlOf(otherLang(lang), slug), Title: title, Description: description}
 	for _, n := range navSlugs {
-		p := s.content[lang][n]
+		p := s.page(lang, n)
 		if p == nil {
 			continue
 		}
@@ -77,6 +78,9 @@ func (s *Site) frame(lang, slug, title, description string) layout {
 			label = p.Title
 		}
 		l.Nav = append(l.Nav, navItem{URL: urlOf(lang, n), Label: label, Current: n == slug})
+	}
+	if s.opts.News != nil {
+		l.Nav = append(l.Nav, navItem{URL: "/" + lang + "/news", Label: s.cat.T(lang, "nav.news"), Current: slug == "news"})
 	}
 	if s.opts.Forum != nil {
 		l.Nav = append(l.Nav, navItem{URL: "/" + lang + "/board", Label: s.cat.T(lang, "nav.board"), Current: slug == "board"})
@@ -93,6 +97,7 @@ type homeData struct {
 	layout
 	Body  template.HTML
 	Cards []card
+	News  []newsView // the latest posts, when there is news
 }
 
 type card struct{ URL, Label, Text string }
@@ -104,27 +109,10 @@ type errorData struct {
 
 // renderStatic renders the info pages and error pages of every language.
 func (s *Site) renderStatic() error {
+	if err := s.renderInfoPages(); err != nil {
+		return err
+	}
 	for _, lang := range Languages {
-		for slug, p := range s.content[lang] {
-			var c *cached
-			var err error
-			if slug == "home" {
-				d := homeData{layout: s.frame(lang, slug, "", p.Description), Body: p.Body}
-				d.Title = p.Title
-				for _, n := range navSlugs {
-					if q := s.content[lang][n]; q != nil {
-						d.Cards = append(d.Cards, card{URL: urlOf(lang, n), Label: q.Title, Text: q.Description})
-					}
-				}
-				c, err = s.render(lang, "home", http.StatusOK, d)
-			} else {
-				c, err = s.render(lang, "page", http.StatusOK, infoData{layout: s.frame(lang, slug, p.Title, p.Description), Page: p})
-			}
-			if err != nil {
-				return err
-			}
-			s.pages[urlOf(lang, slug)] = c
-		}
 		for _, status := range []int{403, 404, 405, 413, 429, 500} {
 			key := "error." + strconv.Itoa(status)
 			d := errorData{layout: s.frame(lang, "home", s.cat.T(lang, key+".title"), ""), Message: s.cat.T(lang, key+".text")}
@@ -136,4 +124,48 @@ func (s *Site) renderStatic() error {
 		}
 	}
 	return nil
+}
+
+// renderInfoPages renders the info pages, the home page included, of every
+// language into s.pages: at start, and again when staff edit a page (see
+// staff_pages.go). The paths are all made at start; later renders only swap
+// a page's bytes.
+func (s *Site) renderInfoPages() error {
+	for _, lang := range Languages {
+		for slug := range s.content[lang] {
+			c, err := s.renderInfo(lang, slug)
+			if err != nil {
+				return err
+			}
+			s.setPage(urlOf(lang, slug), c)
+		}
+	}
+	return nil
+}
+
+// renderInfo renders one info page as it is now.
+func (s *Site) renderInfo(lang, slug string) (*cached, error) {
+	p := s.page(lang, slug)
+	if slug != "home" {
+		return s.render(lang, "page", http.StatusOK, infoData{layout: s.frame(lang, slug, p.Title, p.Description), Page: p})
+	}
+	d := homeData{layout: s.frame(lang, slug, "", p.Description), Body: p.Body, News: s.homeNews(lang)}
+	d.Title = p.Title
+	for _, n := range navSlugs {
+		if q := s.page(lang, n); q != nil {
+			d.Cards = append(d.Cards, card{URL: urlOf(lang, n), Label: q.Title, Text: q.Description})
+		}
+	}
+	return s.render(lang, "home", http.StatusOK, d)
+}
+
+// setPage stores the page at path: a new path at start, new bytes after.
+func (s *Site) setPage(path string, c *cached) {
+	if p := s.pages[path]; p != nil {
+		p.Store(c)
+		return
+	}
+	p := new(atomic.Pointer[cached])
+	p.Store(c)
+	s.pages[path] = p
 }

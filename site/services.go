@@ -47,6 +47,7 @@ type servicesPages struct {
 type servicesKey struct {
 	date    string // YYYY-MM-DD in Saint Petersburg
 	version uint64 // fund.Repository.Version
+	pages   uint64 // the info pages' version: their intros are staff-edited
 }
 
 type servicesRender struct {
@@ -89,7 +90,7 @@ func (sp *servicesPages) current(ctx context.Context) (map[string]*cached, error
 	// The version is read before the data, so a write racing with a
 	// render leaves a key older than the data: the next request renders
 	// again rather than keeping stale pages.
-	key := servicesKey{date: fund.DateOf(now).Format(time.DateOnly), version: sp.src.Version()}
+	key := servicesKey{date: fund.DateOf(now).Format(time.DateOnly), version: sp.src.Version(), pages: sp.s.live.version.Load()}
 	if r := sp.cur.Load(); r != nil && r.key == key {
 		return r.pages, nil
 	}
@@ -126,7 +127,11 @@ func (sp *servicesPages) render(ctx context.Context, now time.Time) (map[string]
 			var data any
 			switch slug {
 			case "services-schedule":
-				data = v.schedule(slug, week, d.Stops)
+				sd := v.schedule(slug, week, d.Stops)
+				if s.opts.Bookings != nil {
+					sd.Book = v.bookChoice(d.Stops, now, "", "")
+				}
+				data = sd
 			case "services-doctors":
 				data = v.doctors(slug, d.Doctors)
 			case "services-contact":
@@ -155,6 +160,7 @@ type scheduleData struct {
 	Later      []dayView // the six days after today
 	Table      []tableDay
 	AnyExample bool
+	Book       *bookChoice // the test booking's first step (nil: no booking)
 }
 
 type dayView struct {
@@ -210,7 +216,7 @@ type views struct {
 func (v views) t(key string, data ...any) string { return v.s.cat.T(v.lang, key, data...) }
 
 func (v views) intro(slug string) servicesIntro {
-	p := v.s.content[v.lang][slug]
+	p := v.s.page(v.lang, slug)
 	if p == nil {
 		return servicesIntro{layout: v.s.frame(v.lang, slug, "", "")}
 	}

@@ -11,6 +11,7 @@ package site
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -22,6 +23,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,6 +31,7 @@ import (
 	"tropa/forum"
 	"tropa/fund"
 	"tropa/internal/circuit"
+	"tropa/metrics"
 	"tropa/staff"
 )
 
@@ -53,10 +56,22 @@ type Options struct {
 	NoCaptcha bool
 	// CloseCircuit closes a Tor circuit that keeps pushing past its limits
 	// (nil: never closed).
-	CloseCircuit func(id uint32) error
+	CloseCircuit func(circuit.Key) error
 	// Fund is the fund's service data (stops, doctors, contacts) shown on
 	// the services sub-pages; nil leaves those pages Markdown-only.
 	Fund fund.Repository
+	// Pages keeps staff's edits of the info pages (nil: the shipped text,
+	// not editable).
+	Pages *fund.PageEditor
+	// News is the fund's news: pages, Atom feeds, the latest on the home
+	// page (nil: none).
+	News *fund.NewsDesk
+	// Bookings takes anonymous test bookings from the schedule page (nil,
+	// or no Fund: none).
+	Bookings *fund.Bookings
+	// Metrics counts page views, questions, answers and bookings per day
+	// (nil: nothing is counted).
+	Metrics *metrics.Recorder
 }
 
 // Site is the portal's HTTP application.
@@ -70,16 +85,43 @@ type Site struct {
 	content map[string]map[string]*infoPage
 	tmpl    map[string]map[string]*template.Template // lang → kind → template
 	csp     string
-	pages   map[string]*cached // path → page
-	errors  map[string]*cached // lang/status → error page
+	pages   map[string]*atomic.Pointer[cached] // path → page (staff edits swap them)
+	hdrs    []headerValue                      // the headers every response carries
+	errors  map[string]*cached                 // lang/status → error page
+	live    livePages                          // the info pages with staff's edits
+	news    *newsCache
+	book    *bookState
 }
 
-// cached is a page's final bytes, plain and gzip'd.
+// cached is a page's final bytes, plain and gzip'd, with their
+// Content-Length values made once.
 type cached struct {
-	status int
-	raw    []byte
-	gz     []byte
+	status        int
+	raw           []byte
+	gz            []byte
+	rawLen, gzLen []string
+	typ           []string // Content-Type; nil: HTML
 }
+
+// headerValue is a header with its value slice built once. Assigning the
+// shared slice to a response's header map costs no allocation per request
+// (Header.Set allocates one each time); net/http copies the values when it
+// writes the response, and Set or Add on the key replace the slice or
+// reallocate it (len == cap), so a shared slice is never written to.
+type headerValue struct {
+	key string
+	val []string
+}
+
+func fixedHeader(key, val string) headerValue {
+	return headerValue{http.CanonicalHeaderKey(key), []string{val}[:1:1]}
+}
+
+var (
+	htmlType     = fixedHeader("Content-Type", "text/html; charset=utf-8")
+	varyEncoding = fixedHeader("Vary", "Accept-Encoding")
+	gzipEncoding = fixedHeader("Content-Encoding", "gzip")
+)
 
 // New builds the site and renders every static page.
 func New(o Options) (*Site, error) {
@@ -104,12 +146,27 @@ func New(o Options) (*Site, error) {
 		forms:   newFormState(),
 		cat:     cat,
 		content: content,
-		pages:   map[string]*cached{},
+		pages:   map[string]*atomic.Pointer[cached]{},
 		errors:  map[string]*cached{},
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
 			"img-src 'self' data:; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 	}
+	for _, kv := range [][2]string{
+		{"Content-Security-Policy", s.csp},
+		{"Referrer-Policy", "no-referrer"},
+		{"X-Content-Type-Options", "nosniff"},
+		{"X-Frame-Options", "DENY"},
+		{"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
+		{"Cross-Origin-Opener-Policy", "same-origin"},
+		{"Cross-Origin-Resource-Policy", "same-origin"},
+		{"Cache-Control", "no-store"},
+	} {
+		s.hdrs = append(s.hdrs, fixedHeader(kv[0], kv[1]))
+	}
 	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	if err := s.loadPageEdits(context.Background()); err != nil {
 		return nil, err
 	}
 	if err := s.renderStatic(); err != nil {
@@ -147,7 +204,7 @@ func (s *Site) newEcho() *echo.Echo {
 	e.Logger.SetOutput(io.Discard)
 	e.StdLogger = log.New(io.Discard, "", 0)
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.headers, s.rateLimit)
+	e.Use(s.headers, s.rateLimit, s.countViews)
 	get := []string{http.MethodGet, http.MethodHead}
 	e.Match(get, "/", func(c echo.Context) error {
 		return c.Redirect(http.StatusFound, "/"+Languages[0]+"/")
@@ -163,6 +220,8 @@ func (s *Site) newEcho() *echo.Echo {
 	// Each feature registers its routes from its own file.
 	s.registerServices(e)
 	s.registerBoard(e)
+	s.registerNews(e)
+	s.registerBooking(e)
 	for _, h := range testHooks {
 		h(s, e)
 	}
@@ -173,14 +232,9 @@ func (s *Site) newEcho() *echo.Echo {
 func (s *Site) headers(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", s.csp)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
+		for _, hv := range s.hdrs {
+			h[hv.key] = hv.val
+		}
 		return next(c)
 	}
 }
@@ -190,21 +244,27 @@ func (s *Site) serveCached(c echo.Context) error {
 	if p == nil {
 		return echo.ErrNotFound
 	}
-	return writeCached(c, p)
+	return writeCached(c, p.Load())
 }
 
 // writeCached sends a cached page, gzip'd when the client accepts it.
 func writeCached(c echo.Context, p *cached) error {
 	w := c.Response()
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Vary", "Accept-Encoding")
-	body := p.raw
-	if p.gz != nil && acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
-		body = p.gz
-		h.Set("Content-Encoding", "gzip")
+	h[htmlType.key] = htmlType.val
+	if p.typ != nil {
+		h[htmlType.key] = p.typ
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h[varyEncoding.key] = varyEncoding.val
+	body, length := p.raw, p.rawLen
+	if p.gz != nil && acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
+		body, length = p.gz, p.gzLen
+		h[gzipEncoding.key] = gzipEncoding.val
+	}
+	if length == nil {
+		length = []string{strconv.Itoa(len(body))}
+	}
+	h["Content-Length"] = length
 	w.WriteHeader(p.status)
 	if c.Request().Method == http.MethodHead {
 		return nil
@@ -214,7 +274,9 @@ func writeCached(c echo.Context, p *cached) error {
 }
 
 func acceptsGzip(ae string) bool {
-	for _, part := range strings.Split(ae, ",") {
+	for ae != "" {
+		var part string
+		part, ae, _ = strings.Cut(ae, ",")
 		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
 			continue
@@ -292,5 +354,7 @@ func compress(status int, raw []byte) *cached {
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	zw.Write(raw)
 	zw.Close()
-	return &cached{status: status, raw: raw, gz: gz.Bytes()}
+	return &cached{status: status, raw: raw, gz: gz.Bytes(),
+		rawLen: fixedHeader("Content-Length", strconv.Itoa(len(raw))).val,
+		gzLen:  fixedHeader("Content-Length", strconv.Itoa(gz.Len())).val}
 }

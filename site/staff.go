@@ -100,6 +100,7 @@ func (s *Site) registerStaff(e *echo.Echo) {
 		a.Match(get, "/health", s.staffHealth)
 		a.Match(get, "/history", s.staffHistory)
 		a.Match(get, "/accounts", s.staffAccounts)
+		s.registerStaffTools(a)
 	}
 }
 
@@ -167,6 +168,7 @@ func (s *Site) staffFrame(c echo.Context, path, title string) staffLayout {
 		{URL: "/" + lang + "/staff/mirror", Label: s.cat.T(lang, "staff.nav.mirror"), Current: path == "/mirror"},
 		{URL: "/" + lang + "/staff/health", Label: s.cat.T(lang, "staff.nav.health"), Current: path == "/health"},
 	}
+	l.Nav = append(l.Nav, s.staffToolsNav(lang, path)...)
 	me := staffOf(c)
 	sl := staffLayout{layout: l, Me: me, Admin: me.Can(staff.ActionManageStaff), BaseURL: "/" + lang + "/staff",
 		Errors: map[string]string{}, Values: map[string]string{}}

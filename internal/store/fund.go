@@ -179,7 +179,7 @@ func (r *FundRepo) Seed(ctx context.Context, d fund.Data) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seeded := false
-	err := r.db.bdb.Update(func(txn *badger.Txn) error {
+	err := r.db.update(func(txn *badger.Txn) error {
 		seeded = false
 		if _, err := txn.Get(metaKey(metaFundSeeded)); err == nil {
 			return nil
@@ -211,7 +211,7 @@ func (r *FundRepo) save(ctx context.Context, k fundKind, id *fund.ID, v any) err
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := *id
-	err := r.db.bdb.Update(func(txn *badger.Txn) error {
+	err := r.db.update(func(txn *badger.Txn) error {
 		*id = old
 		if old != 0 {
 			if err := fundExists(txn, k, old); err != nil {
@@ -234,7 +234,7 @@ func (r *FundRepo) delete(ctx context.Context, k fundKind, id fund.ID) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := r.db.bdb.Update(func(txn *badger.Txn) error {
+	err := r.db.update(func(txn *badger.Txn) error {
 		if err := fundExists(txn, k, id); err != nil {
 			return err
 		}

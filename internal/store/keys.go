@@ -31,6 +31,8 @@ func metaKey(name string) []byte { return []byte(prefixMeta + name) }
 //	f/r/<rid>                                report record
 //	f/ro/<rid>                               open reports, oldest first
 //	f/purge/<tid>                            a deleted thread whose posts are still being erased
+//	f/imp/<tid>                              an imported thread still being written (forum_import.go);
+//	                                         its f/purge/ marker erases it if the import stops
 //
 // The activity sequence (f/c/act) orders activity without storing times:
 // posts themselves keep only the hour.
@@ -48,6 +50,7 @@ const (
 	prefixFReport      = "f/r/"
 	prefixFReportOpen  = "f/ro/"
 	prefixFPurge       = "f/purge/"
+	prefixFImport      = "f/imp/"
 )
 
 // Counter names.
@@ -78,6 +81,7 @@ func fReportKey(id uint64) []byte          { return keyU64(prefixFReport, id) }
 func fReportOpenKey(id uint64) []byte      { return keyU64(prefixFReportOpen, id) }
 func fPurgeKey(thread uint64) []byte       { return keyU64(prefixFPurge, thread) }
 func fQueueKey(wait, thread uint64) []byte { return keyU64(prefixFQueue, wait, thread) }
+func fImportKey(thread uint64) []byte      { return keyU64(prefixFImport, thread) }
 
 func fPostKey(thread uint64, n uint32) []byte {
 	return appendU32(fPostPrefix(thread), n)
@@ -173,3 +177,55 @@ func sAcctSessionKey(name string, hash []byte) []byte {
 }
 
 func sModKey(target string, seq uint64) []byte { return appendU64(sModPrefix(target), ^seq) }
+
+// Maintenance keys (gc.go).
+//
+//	g/flush   a marker written and then dropped with DropPrefix, which is
+//	          Badger's only way to flush the memtable (and its write-ahead
+//	          log) while running, so deleted records leave the disk
+const keyFlushMarker = "g/flush"
+
+// The fund's outreach tools (package fund: page revisions, news, bookings)
+// and the outreach metrics (package metrics). Values are a version byte and
+// JSON, except the metrics' totals (a version byte and a big-endian uint64).
+// Page slugs and languages never hold '/', so "<lang>/<slug>/" ends a
+// prefix unambiguously; dates are YYYY-MM-DD, so they sort in time order.
+//
+//	p/r/<lang>/<slug>/<n:4>        page revision n; the newest is the page
+//	n/c                            counter (uint64) of news IDs
+//	n/p/<id>                       news post
+//	n/l/<lang>/<^id>               a language's news, newest first (empty value)
+//	b/<stop:8><date:10><code:6>    booking (test, done), with Badger's TTL: gone
+//	                               at the end of the day after its date
+//	x/d/<day:4><counter>           a day's total of one counter
+//	x/h/<week:4><bucket:1>         a week's count of first answers in one delay bucket
+const (
+	prefixPageRev    = "p/r/"
+	keyNewsCounter   = "n/c"
+	prefixNewsPost   = "n/p/"
+	prefixNewsLang   = "n/l/"
+	prefixBooking    = "b/"
+	prefixMetricDay  = "x/d/"
+	prefixMetricHist = "x/h/"
+)
+
+func pageRevPrefix(lang, slug string) []byte { return []byte(prefixPageRev + lang + "/" + slug + "/") }
+func pageRevKey(lang, slug string, n int) []byte {
+	return appendU32(pageRevPrefix(lang, slug), uint32(n))
+}
+func newsPostKey(id uint64) []byte              { return keyU64(prefixNewsPost, id) }
+func newsLangPrefix(lang string) []byte         { return []byte(prefixNewsLang + lang + "/") }
+func newsLangKey(lang string, id uint64) []byte { return appendU64(newsLangPrefix(lang), ^id) }
+func bookingStopPrefix(stop uint64) []byte      { return keyU64(prefixBooking, stop) }
+func bookingDayPrefix(stop uint64, date string) []byte {
+	return append(bookingStopPrefix(stop), date...)
+}
+func bookingKey(stop uint64, date, code string) []byte {
+	return append(bookingDayPrefix(stop, date), code...)
+}
+func metricDayKey(day uint32, counter string) []byte {
+	return append(appendU32([]byte(prefixMetricDay), day), counter...)
+}
+func metricHistKey(week uint32, bucket uint8) []byte {
+	return append(appendU32([]byte(prefixMetricHist), week), bucket)
+}

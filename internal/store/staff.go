@@ -373,7 +373,7 @@ func (r *StaffRepo) update(ctx context.Context, fn func(txn *badger.Txn) error) 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return staffFail(r.db.bdb.Update(fn))
+	return staffFail(r.db.update(fn))
 }
 
 // staffGet decodes the record under k into v; ENOTFOUND with notFoundKey
