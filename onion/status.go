@@ -47,6 +47,9 @@ type Status struct {
 	ClosedToday  int // circuits closed for abuse today
 	PoWAvailable bool
 	Services     []ServiceStatus
+	// Balance is set when several tors serve the public onion behind
+	// Onionbalance: each instance and the frontend.
+	Balance *BalanceStatus `json:",omitempty"`
 }
 
 // ServiceStatus is one onion service's state.
@@ -63,8 +66,16 @@ type ServiceStatus struct {
 	Withdrawn      bool   // a client-auth service without clients is not published
 }
 
-// Status queries the live tor.
+// Status queries the live tor; with Config.Balance, every tor and the
+// Onionbalance frontend (Status.Balance).
 func (o *Tor) Status() Status {
+	if o.group != nil {
+		return o.group.status()
+	}
+	return o.status()
+}
+
+func (o *Tor) status() Status {
 	o.mu.Lock()
 	s := Status{
 		Version:      o.feat.version,

@@ -42,6 +42,8 @@ import (
 	"github.com/cretz/bine/control"
 	"github.com/cretz/bine/process"
 	"github.com/cretz/bine/tor"
+
+	"tropa/internal/circuit"
 )
 
 // Config says how to run tor.
@@ -64,6 +66,14 @@ type Config struct {
 	// HealthEvery is how often the services' descriptors are checked
 	// (default 1 minute).
 	HealthEvery time.Duration
+	// Balance, when it asks for more than one instance, spreads the
+	// public service over several tors behind Onionbalance (balance.go).
+	// Nil or one instance: one tor, as always.
+	Balance *Balance
+
+	// Set by startBalanced for each of its tors.
+	instance int               // index among tropa's tors, in circuit keys
+	onUpload func(addr string) // every HS_DESC UPLOADED, whatever the address
 }
 
 // Defense holds the DoS defenses of public services.
@@ -99,6 +109,14 @@ type Service struct {
 	// service is not published at all, never published open.
 	ClientAuth bool
 	Clients    []Client
+	// Frontend, when set, makes the service an Onionbalance instance of
+	// that frontend address (56 characters): tor then also answers
+	// introductions made with the frontend's descriptor.
+	Frontend string
+	// Forward, when set, is a TCP address tor forwards the service to
+	// (a tropa on another machine, `tropa instance`) instead of a unix
+	// listener of this process; Listener returns nil for it.
+	Forward string
 }
 
 // Client is one authorized client of a ClientAuth service.
@@ -127,6 +145,11 @@ type Tor struct {
 	st        state
 	stop      chan struct{}
 	stopped   chan struct{}
+
+	// group is set on the first tor of a balanced set (startBalanced): the
+	// public listener, circuit closing, status and Close then cover every
+	// tor and the Onionbalance frontend.
+	group *group
 }
 
 // generation is one run of the tor process.
@@ -167,6 +190,9 @@ func LookTor(bin string) (string, error) {
 // reported on cfg.Progress, and tor is restarted whenever it fails. Serve
 // each service on Listener(name).
 func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
+	if cfg.Balance.balanced() {
+		return startBalanced(ctx, cfg, services)
+	}
 	bin, err := LookTor(cfg.TorBin)
 	if err != nil {
 		return nil, err
@@ -219,17 +245,25 @@ func Start(ctx context.Context, cfg Config, services []Service) (*Tor, error) {
 		if err := writeClients(dir, s.Clients); err != nil {
 			return nil, err
 		}
+		if s.Frontend != "" {
+			// Onionbalance's instance file: which frontend to answer for.
+			if err := os.WriteFile(filepath.Join(dir, "ob_config"), []byte("MasterOnionAddress "+s.Frontend+".onion\n"), 0o600); err != nil {
+				return nil, err
+			}
+		}
 		if !s.published() {
 			fmt.Fprintf(cfg.Progress, "%s onion: not published until a client key exists (tropa staff client-key NAME)\n", s.Name)
 		}
-		ln, err := net.Listen("unix", o.socketPath(s.Name))
-		if err != nil {
-			return nil, fmt.Errorf("listen for tor: %w", err)
+		if s.Forward == "" {
+			ln, err := net.Listen("unix", o.socketPath(s.Name))
+			if err != nil {
+				return nil, fmt.Errorf("listen for tor: %w", err)
+			}
+			if s.Public {
+				ln = requireProxyHeader(ln, cfg.instance)
+			}
+			o.lns[s.Name] = ln
 		}
-		if s.Public {
-			ln = requireProxyHeader(ln)
-		}
-		o.lns[s.Name] = ln
 		addr := Address(s.Key.Public().(ed25519.PublicKey))
 		o.published[addr] = make(chan struct{})
 		o.st.uploads[addr] = &uploadState{}
@@ -267,7 +301,14 @@ func (o *Tor) torrcText() string {
 			continue
 		}
 		fmt.Fprintf(&b, "HiddenServiceDir %s\n", filepath.Join(o.ram, "hs-"+s.Name))
-		fmt.Fprintf(&b, "HiddenServicePort 80 unix:%s\n", o.socketPath(s.Name))
+		if s.Forward != "" {
+			fmt.Fprintf(&b, "HiddenServicePort 80 %s\n", s.Forward)
+		} else {
+			fmt.Fprintf(&b, "HiddenServicePort 80 unix:%s\n", o.socketPath(s.Name))
+		}
+		if s.Frontend != "" {
+			b.WriteString("HiddenServiceOnionBalanceInstance 1\n")
+		}
 		if !s.Public {
 			continue
 		}
@@ -505,7 +546,15 @@ func (o *Tor) SetClients(name string, clients []Client) error {
 // Listener is the unix listener tor forwards service name's port 80 to.
 // A public service's listener requires tor's PROXY header on every
 // connection and refuses connections without one.
-func (o *Tor) Listener(name string) net.Listener { return o.lns[name] }
+//
+// With Config.Balance, Listener("public") takes the connections of every
+// instance, each carrying its tor in its circuit key.
+func (o *Tor) Listener(name string) net.Listener {
+	if o.group != nil && name == o.group.public {
+		return o.group.ln
+	}
+	return o.lns[name]
+}
 
 // PID is the current tor process's ID (0 if none runs).
 func (o *Tor) PID() int {
@@ -530,8 +579,16 @@ func (o *Tor) Published(addr string) <-chan struct{} {
 	return ch
 }
 
-// Close stops tor, closes the listeners and removes the RAM directory.
+// Close stops tor, closes the listeners and removes the RAM directory;
+// with Config.Balance, every tor and Onionbalance too.
 func (o *Tor) Close() error {
+	if o.group != nil {
+		return o.group.close()
+	}
+	return o.closeOne()
+}
+
+func (o *Tor) closeOne() error {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -571,8 +628,19 @@ func (o *Tor) control(fn func(c *control.Conn) error) error {
 }
 
 // CloseCircuit closes a circuit by its global ID (the one tor exports in
-// the PROXY header), e.g. one that keeps pushing past its rate limit.
-func (o *Tor) CloseCircuit(id uint32) error {
+// the PROXY header), e.g. one that keeps pushing past its rate limit, on
+// the tor the circuit belongs to.
+func (o *Tor) CloseCircuit(k circuit.Key) error {
+	if o.group != nil {
+		return o.group.closeCircuit(k)
+	}
+	if k.Instance != o.cfg.instance {
+		return fmt.Errorf("circuit of tor instance %d, not of this tor", k.Instance)
+	}
+	return o.closeCircuit(k.ID)
+}
+
+func (o *Tor) closeCircuit(id uint32) error {
 	err := o.control(func(c *control.Conn) error { return c.CloseCircuit(strconv.FormatUint(uint64(id), 10), nil) })
 	if err == nil {
 		o.mu.Lock()
@@ -608,6 +676,9 @@ func (o *Tor) watch(g *generation, events <-chan control.Event) {
 				switch e.Action {
 				case "UPLOADED":
 					o.uploaded(e.Address)
+					if o.cfg.onUpload != nil {
+						o.cfg.onUpload(e.Address)
+					}
 				case "FAILED":
 					o.mu.Lock()
 					if u := o.st.uploads[e.Address]; u != nil {

@@ -27,8 +27,10 @@ import (
 	"syscall"
 	"time"
 
+	"tropa/forum"
 	"tropa/internal/store"
 	"tropa/keys"
+	"tropa/metrics"
 	"tropa/staff"
 )
 
@@ -37,6 +39,16 @@ import (
 // throttle lives in it); the direct path builds it the same way.
 type AdminDeps struct {
 	Staff *staff.Service
+	// Board is the forum. serve.go sets its own (the forum's keys have one
+	// writer per store); the direct path opens one. Nil: the forum
+	// commands refuse.
+	Board *forum.Service
+	// OnBoardChange, when set, is told what a command changed on the board
+	// (a thread; 0: the lists), so the site's page cache drops those pages.
+	OnBoardChange func(forum.ThreadID)
+	// Metrics is the outreach metrics (stats.go). serve.go sets the one
+	// the site counts into, so its counts not yet stored are included.
+	Metrics *metrics.Recorder
 }
 
 // staffOptions tune the staff service; tests make hashing cheap.
@@ -49,7 +61,7 @@ func NewAdminDeps(ctx context.Context, db *store.DB) (*AdminDeps, error) {
 	if err := svc.Seed(ctx); err != nil {
 		return nil, fmt.Errorf("seed the saved replies: %w", err)
 	}
-	return &AdminDeps{Staff: svc}, nil
+	return &AdminDeps{Staff: svc, Metrics: metrics.NewRecorder(store.NewMetricsRepo(db), nil)}, nil
 }
 
 // adminCommand runs one command. args is the whole request object (its
@@ -290,5 +302,11 @@ func openAdminDirect(ctx context.Context, t adminTarget) (*AdminDeps, func() err
 		db.Close()
 		return nil, nil, err
 	}
-	return d, db.Close, nil
+	boardRepo, err := store.NewForumRepo(db, store.BatchOptions{})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	d.Board = forum.NewService(boardRepo, nil, forum.Options{})
+	return d, func() error { boardRepo.Close(); return db.Close() }, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,8 +18,10 @@ import (
 
 	"tropa/forum"
 	"tropa/fund"
+	"tropa/internal/circuit"
 	"tropa/internal/store"
 	"tropa/keys"
+	"tropa/metrics"
 	"tropa/onion"
 	"tropa/site"
 )
@@ -37,11 +40,35 @@ type serveConfig struct {
 	staffHTTP      string
 	defense        onion.Defense
 	captcha        bool
+	// config.go: the file, and the maintenance jobs (retention.go).
+	config        string
+	retentionDays int
+	gcInterval    time.Duration
+	// Several tors behind Onionbalance (instance.go, onion/balance.go).
+	torInstances    int
+	remoteInstances addrList
+	instanceListen  string
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
 	var cfg serveConfig
+	fs := serveFlags(&cfg, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// The --config file fills what the command line left unset, then every
+	// setting is checked with its source named (config.go).
+	if err := applyConfig(fs, &cfg); err != nil {
+		return err
+	}
+	return serve(cfg, stdout, stderr)
+}
+
+// serveFlags defines serve's flags over cfg. Every flag is also a key of
+// the --config file (config.go), so a new flag needs nothing more there.
+func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs := newFlags("serve", "serve [flags]", stderr)
+	fs.StringVar(&cfg.config, "config", "", "TOML `FILE` with these settings, keyed by the flags' names (see: tropa config example); flags given here override it")
 	fs.StringVar(&cfg.data, "data", "./data", "data directory (created 0700): the store, keys and tor's state")
 	fs.StringVar(&cfg.passphraseFile, "passphrase-file", "", "file holding the passphrase that protects the store key (or set TROPA_PASSPHRASE)")
 	fs.StringVar(&cfg.torBin, "tor-bin", "tor", "the tor executable")
@@ -55,9 +82,15 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.defense.PoWQueueRate, "pow-queue-rate", 0, "introductions per second tor serves from its PoW queue (0: tor's default, 250)")
 	fs.IntVar(&cfg.defense.PoWQueueBurst, "pow-queue-burst", 0, "burst of the PoW queue (0: tor's default, 2500)")
 	fs.IntVar(&cfg.defense.MaxStreams, "max-streams", cfg.defense.MaxStreams, "most streams per rendezvous circuit; a circuit asking for more is closed (0: no limit)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+	fs.IntVar(&cfg.retentionDays, "retention-days", 90, "delete private questions and their replies this many days after their last activity (1-3650)")
+	fs.DurationVar(&cfg.gcInterval, "gc-interval", time.Hour, "how often deleted data is purged from the disk files (Badger GC; 1m-168h)")
+	fs.IntVar(&cfg.torInstances, "tor-instances", 1, "tor processes serving the public onion behind Onionbalance (1-8; more than 1 needs the onionbalance package)")
+	fs.Var(&cfg.remoteInstances, "remote-instance", "an instance `ADDRESS.onion` that `tropa instance` publishes on another machine, listed in the frontend too (repeatable, or comma-separated)")
+	fs.StringVar(&cfg.instanceListen, "instance-listen", "", "private `ADDR` remote instances forward to, e.g. this machine's WireGuard address 10.8.0.1:8090 (loopback or private addresses only)")
+	return fs
+}
+
+func serve(cfg serveConfig, stdout, stderr io.Writer) error {
 	if err := checkDefense(cfg.defense); err != nil {
 		return err
 	}
@@ -85,6 +118,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("--torrc: %w", err)
 			}
 		}
+	}
+	balance, err := balanceConfig(cfg)
+	if err != nil {
+		return err
 	}
 	pass, err := readPassphrase(cfg.passphraseFile)
 	if err != nil {
@@ -117,13 +154,20 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if _, err := fundRepo.Seed(context.Background(), fund.Examples()); err != nil {
 		return fmt.Errorf("seed the services data: %w", err)
 	}
+	// The outreach metrics count in memory and add daily totals to the
+	// store when the hour turns (package metrics); stopping stores the last
+	// counts before the store closes. The site, the forum's storage and
+	// `tropa stats` share this one recorder.
+	counts := metrics.NewRecorder(store.NewMetricsRepo(db), nil)
+	stopCounts := counts.Start()
+	defer stopCounts()
 
 	// The site closes circuits that keep pushing past their limits; tor
 	// starts after the site, so the hook looks it up when it fires.
 	var torRef atomic.Pointer[onion.Tor]
-	closeCircuit := func(id uint32) error {
+	closeCircuit := func(k circuit.Key) error {
 		if t := torRef.Load(); t != nil {
-			return t.CloseCircuit(id)
+			return t.CloseCircuit(k)
 		}
 		return nil
 	}
@@ -132,7 +176,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer forumRepo.Close()
-	board := forum.NewService(forumRepo, nil, forum.Options{})
+	board := forum.NewService(forumRepo.CountedBy(counts), nil, forum.Options{})
 	if err := board.Seed(context.Background()); err != nil {
 		return fmt.Errorf("seeding the board: %w", err)
 	}
@@ -140,6 +184,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	admin.Metrics = counts
 	health := func() site.HealthView {
 		t := torRef.Load()
 		if t == nil {
@@ -148,10 +193,20 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return healthView(t.Status())
 	}
 	s, err := site.New(site.Options{CloseCircuit: closeCircuit, Fund: fundRepo, Forum: board, Staff: admin.Staff,
-		Health: health, NoCaptcha: !cfg.captcha})
+		Health: health, NoCaptcha: !cfg.captcha,
+		// The fund's tools: staff-edited pages, news, anonymous test booking.
+		Pages: fund.NewPageEditor(store.NewPageRepo(db), nil), News: fund.NewNewsDesk(store.NewNewsRepo(db), nil),
+		Bookings: fund.NewBookings(store.NewBookingRepo(db), fundRepo, nil, nil), Metrics: counts})
 	if err != nil {
 		return err
 	}
+	// Forum export/import over the admin socket use the live board and
+	// refresh the site's cached pages.
+	admin.Board, admin.OnBoardChange = board, s.Changed
+	// Retention and garbage collection (retention.go).
+	maint := newMaintenance(board, forumRepo, cfg.retentionDays, cfg.gcInterval, s.Changed, stdout)
+	maint.Start()
+	defer maint.Stop()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -194,6 +249,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if balance != nil {
+			if balance.InstanceKeys, err = instanceKeys(ring, balance.Instances); err != nil {
+				return err
+			}
+		}
 		waiting := ""
 		if cfg.http != "" {
 			waiting = "the local preview keeps working"
@@ -205,6 +265,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			Progress:   stdout,
 			Waiting:    waiting,
 			Defense:    cfg.defense,
+			Balance:    balance,
 		}, []onion.Service{
 			{Name: "public", Key: ident, Public: true},
 			{Name: "staff", Key: staffIdent, ClientAuth: true, Clients: toOnionClients(staffClients)},
@@ -233,8 +294,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			st := t.Status()
 			rep.Tor = &st
 		}
+		rep.Maintenance = maint.Status()
 		return rep
-	}, AdminHandler(admin))
+	}, withBackupStream(AdminHandler(admin), db, ring))
 	if err != nil {
 		shutdown(servers)
 		return err
