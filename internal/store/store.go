@@ -14,6 +14,7 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -68,6 +69,11 @@ func Open(o Options) (*DB, error) {
 		WithNumCompactors(2)
 	if o.Key != nil {
 		bo = bo.WithEncryptionKey(o.Key)
+	} else {
+		// Unencrypted stores exist for tests and audits that search the
+		// files for text that must (or must no longer) be there: without
+		// compression a text is always one run of bytes in the files.
+		bo = bo.WithCompression(options.None)
 	}
 	bdb, err := badger.Open(bo)
 	if err != nil {
