@@ -50,6 +50,10 @@ type serveConfig struct {
 	instanceListen  string
 }
 
+// storeKeyFor is the key serve opens the store with (test builds may
+// replace it: testhook_tropatest.go).
+var storeKeyFor = func(ring *keys.Ring) []byte { return ring.StoreKey() }
+
 func runServe(args []string, stdout, stderr io.Writer) error {
 	var cfg serveConfig
 	fs := serveFlags(&cfg, stderr)
@@ -142,7 +146,7 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) error {
 	if !ring.Protected {
 		fmt.Fprintf(stderr, "warning: no passphrase given, so the store key lies unprotected in %s: the data is only as safe as this disk (set TROPA_PASSPHRASE or --passphrase-file)\n", filepath.Join(cfg.data, "keys", "store.key"))
 	}
-	db, err := store.Open(store.Options{Dir: storeDir, Key: ring.StoreKey()})
+	db, err := store.Open(store.Options{Dir: storeDir, Key: storeKeyFor(ring)})
 	if err != nil {
 		return err
 	}
