@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,6 +208,8 @@ func pageName(path string) string {
 
 // screenshotDir is $TROPA_TESTOUT/screenshots, or testout/screenshots at the
 // repository root; old screenshots are removed first.
+var clearShots sync.Once
+
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	out := os.Getenv("TROPA_TESTOUT")
@@ -228,10 +231,14 @@ func screenshotDir(t *testing.T) string {
 		out = filepath.Join(dir, "testout")
 	}
 	shots := filepath.Join(out, "screenshots")
-	old, _ := filepath.Glob(filepath.Join(shots, "*.png"))
-	for _, f := range old {
-		os.Remove(f)
-	}
+	// Clear the previous run's pictures once per run, not per test: every
+	// browser test of this run adds its own.
+	clearShots.Do(func() {
+		old, _ := filepath.Glob(filepath.Join(shots, "*.png"))
+		for _, f := range old {
+			os.Remove(f)
+		}
+	})
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
