@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKGS := ./...
 
-.PHONY: build run test test-short lint clean deps-tor deps-browser
+.PHONY: build run test test-short lint clean deps-tor deps-browser deps-onionbalance
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tropa
@@ -19,6 +19,20 @@ deps-tor:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tor >/dev/null; \
 	  else \
 	    echo "tor is not installed: on Debian run 'sudo apt-get install -y tor' (or use: $(BIN) serve --tor=false --http 127.0.0.1:8080)"; exit 1; \
+	  fi; }
+
+# Several tors behind one address (tropa serve --tor-instances N, N > 1, and
+# the e2e/balance tests) need Debian's onionbalance (Python, runs on
+# /usr/bin/python3 with python3-stem); on Debian, as root, we install it.
+# Its own system service stays off: it starts only with
+# /etc/onionbalance/config.yaml, which nothing here writes.
+deps-onionbalance:
+	@command -v onionbalance >/dev/null 2>&1 || test -x /usr/sbin/onionbalance || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing onionbalance (apt-get install -y onionbalance)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq onionbalance >/dev/null; \
+	  else \
+	    echo "onionbalance is not installed: on Debian run 'sudo apt-get install -y onionbalance' (the e2e/balance tests need it)"; exit 1; \
 	  fi; }
 
 run: build deps-tor
@@ -50,7 +64,7 @@ deps-browser:
 # then the tests run in a network namespace that has only loopback, so
 # neither tor nor Chromium (which connects out when it starts) can reach
 # anything beyond 127.0.0.1. Without a namespace the browser tests skip.
-test: deps-tor deps-browser
+test: deps-tor deps-browser deps-onionbalance
 	$(GO) mod download
 	$(GO) vet $(PKGS)
 	@PATH="$$PATH:/usr/sbin"; ns=""; \
@@ -80,7 +94,7 @@ clean:
 # Benchmarks (bench/ writes BENCHMARKS.md): the production binary against
 # nginx on the same bytes, durable posting, 1 thousand vs 1 million posts,
 # page weights, and the onion over a private Tor network, all on 127.0.0.1.
-# About 10-15 minutes; not part of `make test`. wrk and nginx are installed
+# About 6 minutes (a hard limit of 14); not part of `make test`. wrk and nginx are installed
 # when missing (as root; nginx's own service is kept from starting). In a
 # loopback-only network namespace when one can be made, like `make test`.
 # Pass options with BENCHFLAGS, e.g. make bench BENCHFLAGS='-only p1,p5'.

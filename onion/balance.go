@@ -43,6 +43,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cretz/bine/control"
+
 	"tropa/internal/circuit"
 )
 
@@ -198,10 +200,12 @@ type group struct {
 	fe     *frontend
 	out    io.Writer
 
-	mu         sync.Mutex
-	lastUpload time.Time // last frontend descriptor upload seen on the first tor
-	announced  bool
-	closed     bool
+	mu          sync.Mutex
+	lastUpload  time.Time // last frontend descriptor upload seen on the first tor
+	failures    int       // frontend uploads an HSDir refused or that failed
+	lastFailure string    // the last one's reason (tor's, e.g. UPLOAD_REJECTED)
+	announced   bool
+	closed      bool
 }
 
 // startBalanced starts the instance tors, the fan-in listener and the
@@ -266,7 +270,7 @@ func startBalanced(ctx context.Context, cfg Config, services []Service) (*Tor, e
 		}
 		svcs := []Service{{Name: g.names[i], Key: b.InstanceKeys[i], Public: true, Frontend: g.front}}
 		if i == 0 {
-			c.onUpload = g.uploaded
+			c.onHSDesc = g.hsDesc
 			svcs = append(svcs, others...)
 		}
 		t, err := Start(ctx, c, svcs)
@@ -301,16 +305,23 @@ func startBalanced(ctx context.Context, cfg Config, services []Service) (*Tor, e
 	return g.tors[0], nil
 }
 
-// uploaded sees every descriptor upload of the first tor, onionbalance's
-// uploads of the frontend descriptor (HSPOST) included.
-func (g *group) uploaded(addr string) {
-	if addr != g.front {
+// hsDesc sees every descriptor event of the first tor, among them the
+// results of onionbalance's uploads of the frontend descriptor (HSPOST).
+func (g *group) hsDesc(e *control.HSDescEvent) {
+	if e.Address != g.front {
 		return
 	}
 	g.mu.Lock()
-	g.lastUpload = time.Now()
-	first := !g.announced
-	g.announced = true
+	first := false
+	switch e.Action {
+	case "UPLOADED":
+		g.lastUpload = time.Now()
+		first = !g.announced
+		g.announced = true
+	case "FAILED":
+		g.failures++
+		g.lastFailure = e.Reason
+	}
 	g.mu.Unlock()
 	if first {
 		fmt.Fprintf(g.out, "%s onion: http://%s.onion\n", g.public, g.front)

@@ -29,7 +29,11 @@ type FrontendStatus struct {
 	// attempt. Zero: not yet.
 	LastUpload  time.Time
 	LastAttempt time.Time
-	TestNet     bool
+	// UploadFailures counts frontend uploads that failed or that an HSDir
+	// refused; LastFailure is tor's reason for the last one.
+	UploadFailures int
+	LastFailure    string
+	TestNet        bool
 }
 
 // Frontend listing states of an instance (InstanceStatus.Frontend): what
@@ -92,13 +96,12 @@ func (g *group) status() Status {
 	}
 	fe.mu.Unlock()
 	g.mu.Lock()
-	fs.LastUpload = g.lastUpload
+	fs.LastUpload, fs.UploadFailures, fs.LastFailure = g.lastUpload, g.failures, g.lastFailure
 	g.mu.Unlock()
 	ob, attempt, obOK := fe.query()
 	fs.LastAttempt = attempt
 	bs := &BalanceStatus{Frontend: fs, RemoteConnections: g.ln.count(len(g.tors))}
 
-	now := time.Now()
 	listedIPs := 0
 	for i, t := range g.tors {
 		var own ServiceStatus
@@ -119,7 +122,7 @@ func (g *group) status() Status {
 			Connections: g.ln.count(i)}
 		o, known := ob[in.Address]
 		in.Fetched, in.FetchedIPs = o.received, o.intros
-		in.Frontend, in.FrontendWhy = judge(obOK, known, o, attempt, in.Running, since, now)
+		in.Frontend, in.FrontendWhy = judge(obOK, known, o, fs.LastUpload, attempt, in.Running, since)
 		if in.Frontend == Listed || in.Frontend == Stale || in.Frontend == Pending {
 			listedIPs += min(o.intros, 2)
 		}
@@ -128,7 +131,7 @@ func (g *group) status() Status {
 	for _, a := range g.remote {
 		o, known := ob[a]
 		in := InstanceStatus{Name: "remote", Address: a, Remote: true, Fetched: o.received, FetchedIPs: o.intros}
-		in.Frontend, in.FrontendWhy = judge(obOK, known, o, attempt, true, time.Time{}, now)
+		in.Frontend, in.FrontendWhy = judge(obOK, known, o, fs.LastUpload, attempt, true, time.Time{})
 		if in.Frontend == Listed || in.Frontend == Pending {
 			listedIPs += min(o.intros, 2)
 		}
@@ -139,7 +142,7 @@ func (g *group) status() Status {
 	// The services as the health page lists them: the public (frontend)
 	// address first, then each instance, then the first tor's others.
 	s.Services = append(s.Services, ServiceStatus{Name: g.public, Address: g.front, LastUpload: fs.LastUpload,
-		HasDescriptor: !fs.LastUpload.IsZero(), IntroPoints: listedIPs})
+		UploadFailures: fs.UploadFailures, HasDescriptor: !fs.LastUpload.IsZero(), IntroPoints: listedIPs})
 	for i := range g.tors {
 		for _, sv := range per[i].Services {
 			if sv.Name == g.names[i] {
@@ -160,20 +163,33 @@ func (g *group) status() Status {
 // its last descriptor, so a dead or restarted tor's introduction points
 // stay in the frontend descriptor until onionbalance has fetched the new
 // one and republished; clients that try them fall back to the others.
-func judge(obOK, known bool, o obInstance, attempt time.Time, running bool, since, now time.Time) (string, string) {
+// published is the last frontend upload tropa saw (whichever onionbalance
+// run made it), attempt the running onionbalance's last publication, since
+// the start of the instance's current tor (zero for a remote instance).
+//
+// What it cannot see: whether the descriptor onionbalance fetched of an
+// instance is that tor's newest (an HSDir may still serve the previous
+// one for a while); it reports Listed then.
+func judge(obOK, known bool, o obInstance, published, attempt time.Time, running bool, since time.Time) (string, string) {
+	last := published
+	if attempt.After(last) {
+		last = attempt
+	}
 	switch {
+	case last.IsZero():
+		return Absent, "the frontend descriptor has not been published yet"
+	case !running:
+		return Stale, "its tor is down; the frontend descriptor still lists its introduction points, and clients that try them fall back to the other instances"
+	case !since.IsZero() && since.After(last):
+		return Stale, "its tor restarted at " + since.UTC().Format("15:04:05") + " UTC, after the last frontend publication, which still lists the previous tor's introduction points (clients that try them fall back to the other instances)"
 	case !obOK:
 		return Unknown, "onionbalance does not answer (starting, restarting or waiting for the instances)"
 	case !known || o.received.IsZero():
 		return Absent, "onionbalance has not fetched its descriptor yet"
-	case attempt.IsZero():
-		return Absent, "the frontend descriptor has not been published yet"
-	case !running:
-		return Stale, "its tor is down; the frontend descriptor still lists its introduction points, and clients that try them fall back to the other instances"
 	case !since.IsZero() && since.After(o.modified):
-		return Stale, "its tor restarted at " + since.UTC().Format("15:04:05") + " UTC; the frontend descriptor still lists the previous tor's introduction points until onionbalance fetches the new descriptor and republishes (clients fall back to the other instances meanwhile)"
-	case o.modified.After(attempt):
+		return Stale, "onionbalance still holds a descriptor of its previous tor (its tor restarted at " + since.UTC().Format("15:04:05") + " UTC); the next fetch replaces it"
+	case attempt.IsZero() || o.modified.After(attempt):
 		return Pending, "its current introduction points are not in the frontend descriptor yet (onionbalance's next publication)"
 	}
-	return Listed, "its current introduction points are in the frontend descriptor (as of " + attempt.UTC().Format("15:04:05") + " UTC)"
+	return Listed, "its current introduction points are in the frontend descriptor (published " + attempt.UTC().Format("15:04:05") + " UTC)"
 }

@@ -3,6 +3,7 @@ package onion
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -117,26 +118,29 @@ func TestPrefixWriter(t *testing.T) {
 func TestJudge(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	fetched := obInstance{received: t0, modified: t0, intros: 3}
+	none := time.Time{}
 	cases := []struct {
-		name    string
-		obOK    bool
-		known   bool
-		o       obInstance
-		attempt time.Time
-		running bool
-		since   time.Time
-		want    string
+		name               string
+		obOK, known        bool
+		o                  obInstance
+		published, attempt time.Time
+		running            bool
+		since              time.Time
+		want               string
 	}{
-		{"no onionbalance", false, false, obInstance{}, time.Time{}, true, t0, Unknown},
-		{"not fetched", true, false, obInstance{}, time.Time{}, true, t0, Absent},
-		{"not published", true, true, fetched, time.Time{}, true, t0.Add(-time.Minute), Absent},
-		{"listed", true, true, fetched, t0.Add(time.Second), true, t0.Add(-time.Minute), Listed},
-		{"new intros", true, true, fetched, t0.Add(-time.Second), true, t0.Add(-time.Minute), Pending},
-		{"tor down", true, true, fetched, t0.Add(time.Second), false, t0.Add(-time.Minute), Stale},
-		{"tor restarted", true, true, fetched, t0.Add(time.Second), true, t0.Add(time.Minute), Stale},
+		{"never published", true, true, fetched, none, none, true, t0.Add(-time.Minute), Absent},
+		{"listed", true, true, fetched, t0.Add(time.Second), t0.Add(time.Second), true, t0.Add(-time.Minute), Listed},
+		{"new intros", true, true, fetched, t0.Add(-time.Second), t0.Add(-time.Second), true, t0.Add(-time.Minute), Pending},
+		{"tor down", true, true, fetched, t0.Add(time.Second), t0.Add(time.Second), false, t0.Add(-time.Minute), Stale},
+		{"restarted after the last publication", true, true, fetched, t0.Add(time.Second), t0.Add(time.Second), true, t0.Add(time.Minute), Stale},
+		{"onionbalance restarting, published before the restart", false, false, obInstance{}, t0, none, true, t0.Add(time.Minute), Stale},
+		{"onionbalance restarting, tor fine", false, false, obInstance{}, t0.Add(time.Hour), none, true, t0, Unknown},
+		{"not fetched yet", true, false, obInstance{}, t0.Add(time.Hour), none, true, t0, Absent},
+		{"onionbalance holds the previous tor's", true, true, fetched, t0.Add(time.Hour), t0.Add(time.Hour), true, t0.Add(time.Minute), Stale},
+		{"remote, listed", true, true, fetched, t0.Add(time.Second), t0.Add(time.Second), true, none, Listed},
 	}
 	for _, c := range cases {
-		if got, why := judge(c.obOK, c.known, c.o, c.attempt, c.running, c.since, t0); got != c.want || why == "" {
+		if got, why := judge(c.obOK, c.known, c.o, c.published, c.attempt, c.running, c.since); got != c.want || why == "" {
 			t.Errorf("%s: %s (%s), want %s", c.name, got, why, c.want)
 		}
 	}
@@ -173,5 +177,26 @@ func TestFanIn(t *testing.T) {
 	f.Close()
 	if _, err := f.Accept(); err == nil {
 		t.Error("Accept after Close")
+	}
+}
+
+// Without onionbalance, the error says how to install it.
+func TestLookOnionbalanceMissing(t *testing.T) {
+	_, err := LookOnionbalance("tropa-no-such-onionbalance")
+	if err == nil || !errors.Is(err, ErrNoOnionbalance) || !strings.Contains(err.Error(), "apt-get install -y onionbalance") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// onionbalance's configuration names the key file, the status socket and
+// every instance, local and remote.
+func TestFrontendConfig(t *testing.T) {
+	f := &frontend{dir: "/dev/shm/tropa-1-2", g: &group{addrs: []string{"aaa", "bbb"}, names: []string{"instance-1", "instance-2"}, remote: []string{"ccc"}}}
+	got := f.configText()
+	for _, want := range []string{"status-socket-location: '/dev/shm/tropa-1-2/status.sock'\n", "- key: '/dev/shm/tropa-1-2/frontend.pem'\n",
+		"  - address: aaa.onion # instance-1\n", "  - address: bbb.onion # instance-2\n", "  - address: ccc.onion # remote\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("config lacks %q:\n%s", want, got)
+		}
 	}
 }

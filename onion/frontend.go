@@ -217,6 +217,13 @@ func (f *frontend) stuck(now time.Time) string {
 	if !running {
 		return ""
 	}
+	t := f.g.tors[0]
+	t.mu.Lock()
+	boot := t.st.progress
+	t.mu.Unlock()
+	if boot < 100 {
+		return "" // no network: nothing can be published, restarting will not help
+	}
 	f.g.mu.Lock()
 	last := f.g.lastUpload
 	f.g.mu.Unlock()

@@ -72,8 +72,8 @@ type Config struct {
 	Balance *Balance
 
 	// Set by startBalanced for each of its tors.
-	instance int               // index among tropa's tors, in circuit keys
-	onUpload func(addr string) // every HS_DESC UPLOADED, whatever the address
+	instance int                        // index among tropa's tors, in circuit keys
+	onHSDesc func(*control.HSDescEvent) // every HS_DESC event, whatever the address
 }
 
 // Defense holds the DoS defenses of public services.
@@ -673,12 +673,12 @@ func (o *Tor) watch(g *generation, events <-chan control.Event) {
 					o.bootstrapLine(st)
 				}
 			case *control.HSDescEvent:
+				if o.cfg.onHSDesc != nil {
+					o.cfg.onHSDesc(e)
+				}
 				switch e.Action {
 				case "UPLOADED":
 					o.uploaded(e.Address)
-					if o.cfg.onUpload != nil {
-						o.cfg.onUpload(e.Address)
-					}
 				case "FAILED":
 					o.mu.Lock()
 					if u := o.st.uploads[e.Address]; u != nil {

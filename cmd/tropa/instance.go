@@ -95,7 +95,7 @@ func runInstance(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./data", "data directory (created 0700): this instance's key and tor's state")
 	passFile := fs.String("passphrase-file", "", "file holding the passphrase that protects the key (or set TROPA_PASSPHRASE)")
 	frontend := fs.String("frontend", "", "the public `ADDRESS.onion` (the main tropa's public onion) this tor is an instance of")
-	forward := fs.String("forward", "", "where the main tropa listens for instances (its --instance-listen), e.g. `10.8.0.1:8090` over WireGuard")
+	forward := fs.String("forward", "", "the main tropa's --instance-listen `ADDR`, where this tor forwards visitors, e.g. 10.8.0.1:8090 over WireGuard")
 	torBin := fs.String("tor-bin", "tor", "the tor executable")
 	torrc := fs.String("torrc", "", "extra torrc lines for tor (e.g. to join a private Tor network)")
 	defense := onion.DefaultDefense
@@ -194,8 +194,12 @@ func printBalance(w io.Writer, b *onion.BalanceStatus, now time.Time) {
 	if !f.Running {
 		state = "NOT RUNNING: " + f.Waiting
 	}
-	fmt.Fprintf(w, "onionbalance (frontend http://%s.onion): %s, restarts %d\n  frontend descriptor: last uploaded %s, last publication attempt %s\n  it carries no proof-of-work parameters and no client authorization (Onionbalance's limits)\n",
-		f.Address, state, f.Restarts, ago(f.LastUpload), ago(f.LastAttempt))
+	failed := fmt.Sprint(f.UploadFailures)
+	if f.LastFailure != "" {
+		failed += " (last: " + f.LastFailure + ")"
+	}
+	fmt.Fprintf(w, "onionbalance (frontend http://%s.onion): %s, restarts %d\n  frontend descriptor: last uploaded %s, last publication attempt %s, failed or refused uploads %s\n  it carries no proof-of-work parameters and no client authorization (Onionbalance's limits)\n",
+		f.Address, state, f.Restarts, ago(f.LastUpload), ago(f.LastAttempt), failed)
 	for _, in := range b.Instances {
 		if in.Remote {
 			fmt.Fprintf(w, "remote instance http://%s.onion\n", in.Address)
