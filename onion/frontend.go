@@ -98,7 +98,13 @@ func (f *frontend) configText() string {
 type torMark struct {
 	restarts int
 	pending  time.Time // a (re)start not yet followed by a republication
+	upload   time.Time // the first upload after pending
 }
+
+// settle is how long after an instance's first upload the frontend waits
+// before onionbalance fetches it: the descriptor goes to several HSDirs,
+// and one that has not got it yet would hand out the previous one.
+const settle = 5 * time.Second
 
 // supervise starts onionbalance once the local instances have published
 // (or after f.wait), restarts it with backoff when it exits, and restarts
@@ -170,7 +176,7 @@ func (f *frontend) supervise() {
 				continue
 			}
 			marks[i].restarts = r
-			marks[i].pending = now
+			marks[i].pending, marks[i].upload = now, time.Time{}
 			want = true
 			if i == 0 && f.running() {
 				// Its control connection died with that tor.
@@ -183,8 +189,11 @@ func (f *frontend) supervise() {
 			if marks[i].pending.IsZero() {
 				continue
 			}
-			if t.lastUpload(f.g.addrs[i]).After(marks[i].pending) || now.Sub(marks[i].pending) > f.wait {
-				marks[i].pending = time.Time{}
+			if up := t.lastUpload(f.g.addrs[i]); marks[i].upload.IsZero() && up.After(marks[i].pending) {
+				marks[i].upload = up
+			}
+			if (!marks[i].upload.IsZero() && now.Sub(marks[i].upload) >= settle) || now.Sub(marks[i].pending) > f.wait {
+				marks[i].pending, marks[i].upload = time.Time{}, time.Time{}
 				continue
 			}
 			waiting = true
