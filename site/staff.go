@@ -39,6 +39,37 @@ type HealthView struct {
 	ClosedToday  int
 	PoWAvailable bool
 	Services     []HealthService
+	// Balance is set when the public onion is served by several tors
+	// behind Onionbalance (tropa serve --tor-instances N).
+	Balance *HealthBalance
+}
+
+// HealthBalance is the Onionbalance frontend and its instances.
+type HealthBalance struct {
+	Address        string // the frontend: the public address
+	Running        bool
+	Waiting        string // why onionbalance is not running (English, for the operator)
+	Restarts       int
+	LastUpload     time.Time // the last frontend descriptor an HSDir accepted
+	LastAttempt    time.Time // onionbalance's last publication attempt
+	UploadFailures int
+	Instances      []HealthInstance
+	// RemoteConnections counts connections that came from remote instances.
+	RemoteConnections int64
+}
+
+// HealthInstance is one instance behind the frontend.
+type HealthInstance struct {
+	Name, Address string
+	Remote        bool
+	Running       bool // its tor (local instances)
+	Restarts      int
+	HasDescriptor bool
+	LastUpload    time.Time
+	Connections   int64
+	// Frontend is what the published frontend descriptor holds for it:
+	// listed, pending, stale, absent or unknown.
+	Frontend string
 }
 
 // HealthService is one onion service on the health page.

@@ -25,7 +25,10 @@ type staffSite struct {
 	forum    *forum.Service
 }
 
-func newStaffSite(t *testing.T) *staffSite {
+// newStaffSite is the site with a board, two staff accounts (olga, an
+// outreach worker, and root, an admin) and the captcha off; with tweaks
+// applied to its options.
+func newStaffSite(t *testing.T, tweaks ...func(*site.Options)) *staffSite {
 	t.Helper()
 	db, err := store.Open(store.Options{NoSync: true})
 	if err != nil {
@@ -51,7 +54,11 @@ func newStaffSite(t *testing.T) *staffSite {
 			t.Fatal(err)
 		}
 	}
-	s, err := site.New(site.Options{Forum: fsvc, Staff: ssvc, NoCaptcha: true})
+	opts := site.Options{Forum: fsvc, Staff: ssvc, NoCaptcha: true}
+	for _, tw := range tweaks {
+		tw(&opts)
+	}
+	s, err := site.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

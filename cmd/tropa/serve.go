@@ -318,18 +318,6 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// healthView copies tor's status into the staff health page's terms.
-func healthView(st onion.Status) site.HealthView {
-	h := site.HealthView{TorVersion: st.Version, Running: st.Running, Bootstrap: st.Bootstrap, Summary: st.Summary,
-		Restarts: st.Restarts, ClosedToday: st.ClosedToday, PoWAvailable: st.PoWAvailable}
-	for _, sv := range st.Services {
-		h.Services = append(h.Services, site.HealthService{Name: sv.Name, Address: sv.Address, LastUpload: sv.LastUpload,
-			UploadFailures: sv.UploadFailures, IntroPoints: sv.IntroPoints, HasDescriptor: sv.HasDescriptor, PoW: sv.PoW,
-			Clients: sv.Clients, Withdrawn: sv.Withdrawn})
-	}
-	return h
-}
-
 func checkDefense(d onion.Defense) error {
 	switch {
 	case d.PoWQueueRate < 0 || d.PoWQueueRate > 1_000_000:
