@@ -93,14 +93,15 @@ clean:
 
 # Benchmarks (bench/ writes BENCHMARKS.md): the production binary against
 # nginx on the same bytes, durable posting, 1 thousand vs 1 million posts,
-# page weights, and the onion over a private Tor network, all on 127.0.0.1.
-# About 6 minutes (a hard limit of 14); not part of `make test`. wrk and nginx are installed
+# page weights, the onion over a private Tor network, and one tor vs two
+# behind Onionbalance (bin/tropa-balance), all on 127.0.0.1.
+# About 10 minutes (a hard limit of 14); not part of `make test`. wrk and nginx are installed
 # when missing (as root; nginx's own service is kept from starting). In a
 # loopback-only network namespace when one can be made, like `make test`.
 # Pass options with BENCHFLAGS, e.g. make bench BENCHFLAGS='-only p1,p5'.
 .PHONY: bench
 BENCHFLAGS ?=
-bench: build deps-tor
+bench: build deps-tor deps-onionbalance
 	@missing=""; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
@@ -117,6 +118,7 @@ bench: build deps-tor
 	  fi; \
 	fi
 	$(GO) build -o bin/tropa-bench ./bench
+	$(GO) build -o bin/tropa-balance ./bench/balance
 	@PATH="$$PATH:/usr/sbin"; ns=""; \
 	if [ "$$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then ns="unshare -n"; \
 	elif unshare -rn true 2>/dev/null; then ns="unshare -rn"; fi; \

@@ -28,20 +28,21 @@ import (
 )
 
 type config struct {
-	tropa    string        // the tropa binary
-	out      string        // BENCHMARKS.md
-	dur      time.Duration // wrk duration per run
-	rounds   int           // alternating rounds per comparison
-	conns    int           // wrk connections
-	posts    int           // P4's large store
-	small    int           // P4's small store
-	postDur  time.Duration // P3 duration per run
-	only     map[string]bool
-	budget   time.Duration // the whole run
-	keep     bool
-	tmp      string
-	command  string
-	warmFets int
+	tropa      string        // the tropa binary
+	out        string        // BENCHMARKS.md
+	dur        time.Duration // wrk duration per run
+	rounds     int           // alternating rounds per comparison
+	conns      int           // wrk connections
+	posts      int           // P4's large store
+	small      int           // P4's small store
+	postDur    time.Duration // P3 duration per run
+	only       map[string]bool
+	budget     time.Duration // the whole run
+	keep       bool
+	tmp        string
+	command    string
+	warmFets   int
+	balanceDur time.Duration // each N's measuring time in the balance phase
 }
 
 func main() {
@@ -76,7 +77,8 @@ func main() {
 	flag.IntVar(&c.posts, "posts", 1_000_000, "posts in P4's large store")
 	flag.IntVar(&c.small, "small", 1_000, "posts in P4's small store")
 	flag.DurationVar(&c.postDur, "post-d", 10*time.Second, "duration of each P3 posting run")
-	flag.StringVar(&only, "only", "p1,p2,p5,p3,p4,tor", "phases to run, comma-separated")
+	flag.StringVar(&only, "only", "p1,p2,p5,p3,p4,tor,balance", "phases to run, comma-separated")
+	flag.DurationVar(&c.balanceDur, "balance-d", 30*time.Second, "measuring time of each tor-instance count in the balance phase")
 	flag.DurationVar(&c.budget, "budget", 14*time.Minute, "hard limit of the whole run: what runs then is stopped, later phases are skipped")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory")
 	flag.IntVar(&c.warmFets, "tor-fetches", 30, "warm fetches per onion in the Tor phase")
@@ -145,11 +147,12 @@ func run(c *config) error {
 		name string
 		fn   func() error
 	}{
-		{"p1", b.phaseServe},  // P1 and P2 share one tropa and one nginx
-		{"p5", b.phasePages},  // before P3 writes to the board
-		{"p3", b.phasePost},   // durable replies and questions
-		{"p4", b.phaseLarge},  // 1 k vs 1 M posts
-		{"tor", b.phaseOnion}, // the private Tor network
+		{"p1", b.phaseServe},        // P1 and P2 share one tropa and one nginx
+		{"p5", b.phasePages},        // before P3 writes to the board
+		{"p3", b.phasePost},         // durable replies and questions
+		{"p4", b.phaseLarge},        // 1 k vs 1 M posts
+		{"tor", b.phaseOnion},       // the private Tor network
+		{"balance", b.phaseBalance}, // N = 1 vs N = 2 tors behind Onionbalance
 	}
 	if c.only["p2"] {
 		c.only["p1"] = true

@@ -51,6 +51,7 @@ type report struct {
 	large        []*largeSide
 	pages        []pageWeight
 	onion        *onionResult
+	balance      *balanceRun
 }
 
 func firstLine(s string) string {
@@ -176,6 +177,7 @@ func (r *report) markdown() string {
 	r.detailLarge(p)
 	r.detailPages(p)
 	r.detailOnion(p)
+	r.detailBalance(p)
 	f := findings
 	if b, err := os.ReadFile(filepath.Join("bench", "findings.md")); err == nil {
 		f = string(b) // the current text when run from the module root
@@ -293,6 +295,7 @@ func (r *report) summary(p printer) {
 			p("| Tor | fetch on a new circuit p50 | %s | static onion %s | %.2f× | — | — |\n", ms(a), ms(b), float64(a)/float64(max(b, 1)))
 		}
 	}
+	r.summaryBalance(p)
 }
 
 func medianMem(v []memKiB) memKiB {

@@ -57,7 +57,7 @@ func main() {
 	workers := flag.Int("w", 32, "concurrent new-circuit fetchers")
 	warm := flag.Duration("warm", 10*time.Second, "load before measuring (not counted)")
 	out := flag.String("out", "", "also write the Markdown table to this file")
-	asJSON := flag.Bool("json", false, "print the results as JSON instead of Markdown")
+	asJSON := flag.Bool("json", false, "print the results as JSON instead of Markdown (-out still gets the Markdown)")
 	flag.Parse()
 	var counts []int
 	for _, s := range strings.Split(*ns, ",") {
@@ -75,18 +75,18 @@ func main() {
 	if len(res) == 0 {
 		os.Exit(1)
 	}
+	md := markdown(res, *dur, *workers)
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(res)
 	} else {
-		md := markdown(res, *dur, *workers)
 		fmt.Print(md)
-		if *out != "" {
-			if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
-				fmt.Fprintln(os.Stderr, "balance:", err)
-				os.Exit(1)
-			}
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "balance:", err)
+			os.Exit(1)
 		}
 	}
 	if err != nil {
