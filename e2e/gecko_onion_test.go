@@ -25,7 +25,8 @@ import (
 // Tor network — the Tor client's SOCKS port is Firefox's proxy. One
 // tropa and one Firefox serve all of TestGecko's parts, in order: the
 // later parts use up the session's captcha budget and the circuit's post
-// budget on purpose.
+// budget on purpose. The staff onion has a test of its own, with its own
+// tropa, in gecko_staff_test.go.
 
 var geckoViewports = []geckoViewport{{1000, 900}, {400, 800}}
 
@@ -72,14 +73,7 @@ func TestGecko(t *testing.T) {
 
 	g.b = gecko.New(t, gecko.Options{SocksAddr: net0.SocksAddr})
 	started := time.Now()
-	// The profile's JavaScript is off: the parser makes <noscript> content
-	// elements only then. (A data: page, so no network is involved.)
-	if err := g.b.Navigate("data:text/html;charset=utf-8,<title>js</title><noscript><p id=nojs>off</p></noscript>"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.b.Find("#nojs"); err != nil {
-		t.Fatalf("JavaScript is on in the profile: %v", err)
-	}
+	geckoRequireNoJS(t, g.b)
 	g.vp = g.setViewport(t, geckoViewports[0])
 	t.Logf("tropa published in %.1fs, Firefox started in %.1fs",
 		published.Sub(began).Seconds(), started.Sub(published).Seconds())
@@ -94,13 +88,6 @@ func TestGecko(t *testing.T) {
 		t.Logf("%s: %.1fs", s.name, time.Since(start).Seconds())
 	}
 	t.Logf("TestGecko: %.1fs in all; screenshots in %s", time.Since(began).Seconds(), g.shots)
-}
-
-// TestGeckoStaffOnion is the staff onion (v3 client authorization) in
-// Firefox: a visitor without the key gets Tor's error, one with it the
-// staff pages.
-func TestGeckoStaffOnion(t *testing.T) {
-	t.Skip("staff onion not built yet")
 }
 
 // ---- pages ------------------------------------------------------------------
@@ -792,11 +779,7 @@ func geckoRoot(t *testing.T) string {
 // root; old screenshots and PDFs are removed first.
 func geckoOutDir(t *testing.T) string {
 	t.Helper()
-	out := os.Getenv("TROPA_TESTOUT")
-	if out == "" {
-		out = filepath.Join(geckoRoot(t), "testout")
-	}
-	dir := filepath.Join(out, "gecko")
+	dir := geckoOutBase(t)
 	for _, pat := range []string{"*.png", "*.pdf"} {
 		old, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, f := range old {
@@ -807,6 +790,17 @@ func geckoOutDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// geckoOutBase is $TROPA_TESTOUT/gecko, or testout/gecko at the
+// repository root, as it is.
+func geckoOutBase(t *testing.T) string {
+	t.Helper()
+	out := os.Getenv("TROPA_TESTOUT")
+	if out == "" {
+		out = filepath.Join(geckoRoot(t), "testout")
+	}
+	return filepath.Join(out, "gecko")
 }
 
 // geckoCatalogue reads the site's interface strings (site/i18n/*.json):

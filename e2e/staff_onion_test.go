@@ -140,6 +140,24 @@ func pubAddr(url string) string {
 // ClientOnionAuthDir holds line, and returns an HTTP client through it.
 func keyedClient(t *testing.T, line string) *http.Client {
 	t.Helper()
+	return socksClient(keyedTor(t, line))
+}
+
+// socksClient is an HTTP client through the Tor SOCKS port socks, host
+// names resolved by Tor.
+func socksClient(socks string) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyURL(&url.URL{Scheme: "socks5h", Host: socks}),
+	}}
+}
+
+// keyedTor starts a second Tor client on the private network whose
+// ClientOnionAuthDir holds line (as `tropa staff client-key` prints it),
+// stops it when the test ends, and returns its SOCKS address,
+// "127.0.0.1:P". It returns at once: the client may still be
+// bootstrapping.
+func keyedTor(t *testing.T, line string) string {
+	t.Helper()
 	dir := t.TempDir()
 	auth := filepath.Join(dir, "auth")
 	os.Mkdir(auth, 0o700)
@@ -171,7 +189,5 @@ func keyedClient(t *testing.T, line string) *http.Client {
 		cmd.Wait()
 		logf.Close()
 	})
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		Proxy: http.ProxyURL(&url.URL{Scheme: "socks5h", Host: socks}),
-	}}
+	return socks
 }
