@@ -133,10 +133,11 @@ func (s *Site) staffMetrics(c echo.Context) error {
 	d := staffMetricsData{staffLayout: s.staffFrame(c, "/metrics", t("staff.metrics.title"))}
 	weekLabel := func(r metrics.WeekRow) string { return v.date(r.Start) }
 
-	// series draws one chart of one or two series over the weeks.
-	series := func(id, title, note string, names []string, val func(r metrics.WeekRow, i int) uint64, text func(r metrics.WeekRow, i int) string) {
+	// series draws one chart of one or two series over the weeks, bars
+	// relative to the largest value or to floor, whichever is larger.
+	series := func(id, title, note string, names []string, floor uint64, val func(r metrics.WeekRow, i int) uint64, text func(r metrics.WeekRow, i int) string) {
 		ch := chart{ID: id, Title: title, Note: note, RowHead: t("staff.metrics.week")}
-		var top uint64
+		top := floor
 		for _, r := range rows {
 			for i := range names {
 				top = max(top, val(r, i))
@@ -162,18 +163,21 @@ func (s *Site) staffMetrics(c echo.Context) error {
 		}
 		d.Charts = append(d.Charts, ch)
 	}
-	series("views", t("staff.metrics.views"), t("staff.metrics.views_note"), []string{t("staff.metrics.views")},
+	series("views", t("staff.metrics.views"), t("staff.metrics.views_note"), []string{t("staff.metrics.views")}, 0,
 		func(r metrics.WeekRow, _ int) uint64 { return r.Views() }, nil)
-	series("questions", t("staff.metrics.questions"), "", []string{t("staff.metrics.public"), t("staff.metrics.private")},
+	series("questions", t("staff.metrics.questions"), "", []string{t("staff.metrics.public"), t("staff.metrics.private")}, 0,
 		func(r metrics.WeekRow, i int) uint64 {
 			if i == 0 {
 				return r.Counts[metrics.QuestionsPublic]
 			}
 			return r.Counts[metrics.QuestionsPrivate]
 		}, nil)
-	series("answered", t("staff.metrics.answered"), t("staff.metrics.answered_note"), []string{t("staff.metrics.answered")},
+	series("answered", t("staff.metrics.answered"), t("staff.metrics.answered_note"), []string{t("staff.metrics.answered")}, 0,
 		func(r metrics.WeekRow, _ int) uint64 { return r.Counts[metrics.Answered] }, nil)
 	series("median", t("staff.metrics.median"), t("staff.metrics.median_note"), []string{t("staff.metrics.median")},
+		// A day is the shortest full bar: a week whose answers all came
+		// within the hour is not drawn as long as a slow one.
+		25,
 		func(r metrics.WeekRow, _ int) uint64 {
 			if !r.HasMedian {
 				return 0
@@ -181,7 +185,7 @@ func (s *Site) staffMetrics(c echo.Context) error {
 			return uint64(r.MedianLo) + 1 // an answer within the hour still shows
 		},
 		func(r metrics.WeekRow, _ int) string { return s.medianText(lang, r) })
-	series("bookings", t("staff.metrics.bookings"), "", []string{t("staff.metrics.made"), t("staff.metrics.attended")},
+	series("bookings", t("staff.metrics.bookings"), "", []string{t("staff.metrics.made"), t("staff.metrics.attended")}, 0,
 		func(r metrics.WeekRow, i int) uint64 {
 			if i == 0 {
 				return r.Counts[metrics.BookingsMade]

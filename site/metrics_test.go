@@ -129,6 +129,11 @@ func TestMetricsScriptedRun(t *testing.T) {
 	if !strings.Contains(median, "11 ч") || !strings.Contains(median, "0 ч") {
 		t.Errorf("the median chart lacks its hours:\n%s", median)
 	}
+	// Bars of the median are relative to at least a day: 11 hours is not
+	// a full bar, and "0 h" is the shortest one.
+	if strings.Contains(median, "w100") || !strings.Contains(median, `class="bar a w5"`) {
+		t.Errorf("the median chart's bars are not scaled to a day:\n%s", median)
+	}
 	if regexp.MustCompile(`(?i)\sstyle\s*=|<script`).MatchString(page) {
 		t.Error("the metrics page has an inline style or a script")
 	}
