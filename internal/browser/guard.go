@@ -1,41 +1,18 @@
 package browser
 
 import (
-	"fmt"
-	"net"
-	"strings"
 	"testing"
+
+	"tropa/internal/netns"
 )
 
 // NamespaceHint is the skip message of RequireLoopbackOnly.
-const NamespaceHint = "run inside a loopback-only network namespace: make test does"
+const NamespaceHint = netns.Hint
 
-// RequireLoopbackOnly skips the test unless the only network interfaces are
-// loopback ones. Chromium opens a UDP socket to a public address when it
-// starts, and no flag stops it; inside a network namespace with nothing but
-// lo, nothing can leave 127.0.0.1. It fails the test when loopback is down
-// there, since then nothing can work.
+// RequireLoopbackOnly skips the test outside a loopback-only network
+// namespace (netns.RequireLoopbackOnly). Chromium opens a UDP socket to a
+// public address when it starts, and no flag stops it.
 func RequireLoopbackOnly(tb testing.TB) {
 	tb.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		tb.Fatalf("listing network interfaces: %v", err)
-	}
-	var others []string
-	loUp := false
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback == 0 {
-			others = append(others, i.Name)
-			continue
-		}
-		if i.Flags&net.FlagUp != 0 {
-			loUp = true
-		}
-	}
-	if len(others) > 0 {
-		tb.Skipf("%s (interfaces besides loopback: %s)", NamespaceHint, strings.Join(others, ", "))
-	}
-	if !loUp {
-		tb.Fatal(fmt.Sprintf("loopback is down in this network namespace: run 'ip link set lo up' first (%s)", NamespaceHint))
-	}
+	netns.RequireLoopbackOnly(tb)
 }
