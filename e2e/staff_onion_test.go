@@ -33,6 +33,10 @@ func TestStaffOnionClientAuth(t *testing.T) {
 	if resp, _ := fetchOnion(t, pub+"/ru/"); resp.StatusCode != 200 {
 		t.Fatal("public onion")
 	}
+	// tropa status says why, rather than calling the descriptor missing.
+	if out, _ := exec.Command(tropaBin, "status", "--data", data).CombinedOutput(); !strings.Contains(string(out), "descriptor: not published (no staff client keys yet") {
+		t.Errorf("tropa status does not say the staff onion waits for a key:\n%s", out)
+	}
 
 	out, err := exec.Command(tropaBin, "staff", "client-key", "laptop", "--data", data).CombinedOutput()
 	if err != nil {

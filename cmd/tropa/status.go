@@ -126,8 +126,12 @@ func printStatus(w io.Writer, rep statusReport, now time.Time) {
 				pow += ", suggested effort " + s.PoWEffort
 			}
 		}
+		desc := yesNo(s.HasDescriptor, "published", "MISSING")
+		if s.Withdrawn {
+			desc = "not published (no staff client keys yet: tropa staff client-key NAME)"
+		}
 		fmt.Fprintf(w, "%s onion: http://%s.onion\n  descriptor: %s, last upload %s, failed uploads %d\n  introduction points: %d\n  proof-of-work defense: %s\n",
-			s.Name, s.Address, yesNo(s.HasDescriptor, "published", "MISSING"), last, s.UploadFailures, s.IntroPoints, pow)
+			s.Name, s.Address, desc, last, s.UploadFailures, s.IntroPoints, pow)
 	}
 	printBalance(w, t.Balance, now) // instance.go
 }
