@@ -113,7 +113,7 @@ func (s *Site) renderStatic() error {
 		return err
 	}
 	for _, lang := range Languages {
-		for _, status := range []int{403, 404, 405, 413, 429, 500} {
+		for _, status := range []int{403, 404, 405, 413, 429, 500, 503} {
 			key := "error." + strconv.Itoa(status)
 			d := errorData{layout: s.frame(lang, "home", s.cat.T(lang, key+".title"), ""), Message: s.cat.T(lang, key+".text")}
 			c, err := s.render(lang, "error", status, d)

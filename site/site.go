@@ -302,7 +302,19 @@ func (s *Site) handleError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		status = he.Code
 	}
+	// A write the store refused for lack of disk space (wrapped by the
+	// forum and the handlers as an internal error) is "cannot save now":
+	// nothing was saved, reading still works.
+	var df interface{ DiskFull() bool }
+	diskFull := errors.As(err, &df) && df.DiskFull()
+	if diskFull {
+		status = http.StatusServiceUnavailable
+	}
 	switch status {
+	case http.StatusServiceUnavailable:
+		if !diskFull {
+			status = http.StatusInternalServerError
+		}
 	case http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
 	default:
 		if status < 500 {

@@ -295,7 +295,7 @@ func openAdminDirect(ctx context.Context, t adminTarget) (*AdminDeps, func() err
 		if strings.Contains(err.Error(), "Another process is using this Badger database") {
 			return nil, nil, fmt.Errorf("the store in %s is in use by another process (a tropa starting or stopping?): try again in a moment", t.data)
 		}
-		return nil, nil, err
+		return nil, nil, storeOpenError(err, t.data)
 	}
 	d, err := NewAdminDeps(ctx, db)
 	if err != nil {

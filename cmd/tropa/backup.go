@@ -376,7 +376,7 @@ func openStoreDirect(data, passFile string) (*keys.Ring, *store.DB, error) {
 		if strings.Contains(err.Error(), "Another process is using this Badger database") {
 			return nil, nil, fmt.Errorf("the store in %s is in use by another process (a tropa starting or stopping?): try again in a moment", data)
 		}
-		return nil, nil, err
+		return nil, nil, storeOpenError(err, data)
 	}
 	return ring, db, nil
 }

@@ -41,6 +41,7 @@ type Batcher struct {
 	maxOps   int
 	maxSize  int64 // budget per transaction, below Badger's own limits
 	maxCount int64
+	space    *spaceGuard // refuses batches on a nearly full disk
 
 	reqs    chan *batchOp
 	closing chan struct{}
@@ -68,6 +69,7 @@ func NewBatcher(db *DB, o BatchOptions) *Batcher {
 	maxBatch := opts.MemTableSize * 15 / 100
 	b := &Batcher{
 		db:       db.bdb,
+		space:    db.space,
 		maxOps:   o.MaxOps,
 		maxSize:  maxBatch * 8 / 10,
 		maxCount: maxBatch / int64(skl.MaxNodeSize) * 8 / 10,
@@ -152,6 +154,15 @@ func (b *Batcher) run() {
 // process runs one batch: each function into its overlay, the overlays of
 // the successful ones into the transaction, one commit.
 func (b *Batcher) process(ops []*batchOp) {
+	// On a nearly full disk every write is refused (space.go); a function
+	// that turns out to write nothing still succeeds, so that reads and
+	// no-op updates (e.g. seeding a seeded store at start) go on.
+	if full := b.space.check(); full != nil {
+		for _, op := range ops {
+			op.errc <- b.dryRun(op, full)
+		}
+		return
+	}
 	txn := b.db.NewTransaction(true)
 	var pending []*batchOp
 	var size, count int64
@@ -246,6 +257,24 @@ func (op *batchOp) run() (err error) {
 		}
 	}()
 	return op.fn(op.tx)
+}
+
+// dryRun runs op against a read-only transaction: its error, or full if
+// it wanted to write.
+func (b *Batcher) dryRun(op *batchOp, full error) error {
+	if err := op.ctx.Err(); err != nil {
+		return err
+	}
+	txn := b.db.NewTransaction(false)
+	defer txn.Discard()
+	op.tx = &Tx{txn: txn}
+	if err := op.run(); err != nil {
+		return err
+	}
+	if len(op.tx.writes) > 0 {
+		return full
+	}
+	return nil
 }
 
 // alone runs one function in its own transaction, retrying conflicts.
