@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -20,11 +21,12 @@ type largeSide struct {
 	name     string
 	board    *sizedBoard
 	dir      string
-	start    []time.Duration // start to first 200
-	thread   []time.Duration // cold thread pages (page 1)
-	thread2  []time.Duration // cold thread pages (page 2)
-	section  []time.Duration // cold section pages (page 1)
-	lastSect []time.Duration // cold last page of a section
+	start    []time.Duration   // start to first 200
+	thread   []time.Duration   // cold thread pages (page 1)
+	thread2  []time.Duration   // cold thread pages (page 2)
+	section  []time.Duration   // cold section pages (page 1)
+	lastSect []time.Duration   // cold last page of a section
+	deepest  map[string]string // section slug → the query of its last page
 	warmSect series
 	warmThr  series
 	rss      []memKiB // after each round's measurements
@@ -69,6 +71,9 @@ func (b *bench) phaseLarge() error {
 		s.board = sb
 		logf("  filled %d posts in %d threads in %s (%.0f posts/s), %d MiB on disk", sb.posts, len(sb.threads), sb.took.Round(time.Millisecond),
 			float64(sb.posts)/sb.took.Seconds(), sb.bytes>>20)
+		if s.deepest, err = deepestPages(b.ctx, s.dir, sb); err != nil {
+			return fmt.Errorf("deepest pages of %s: %w", s.name, err)
+		}
 	}
 	b.rep.large = []*largeSide{small, big}
 	for _, s := range []*largeSide{small, big} {
@@ -158,24 +163,12 @@ func (b *bench) largeRound(s *largeSide, idx []int, dur time.Duration) error {
 			s.section = append(s.section, d)
 		}
 	}
-	// The deepest page of each section (offset pagination walks every key
-	// before it).
-	perSection := (len(s.board.threads) + len(s.board.sections) - 1) / len(s.board.sections)
-	last := max(1, (perSection+1+19)/20) // +1: the seeded opening thread
+	// The deepest page of each section, at the address its "Older" links
+	// lead to (a cursor: a seek in the section's index, like page 1).
 	for _, slug := range s.board.sections {
-		path := "/ru/board/" + slug
-		if last > 1 {
-			path += fmt.Sprintf("?page=%d", last)
-		}
-		d, err := get(path)
+		d, err := get("/ru/board/" + slug + s.deepest[slug])
 		if err != nil {
-			// the estimate may be one past the end
-			if last > 1 {
-				d, err = get(fmt.Sprintf("/ru/board/%s?page=%d", slug, last-1))
-			}
-			if err != nil {
-				return err
-			}
+			return err
 		}
 		s.lastSect = append(s.lastSect, d)
 	}
@@ -304,4 +297,31 @@ func (b *bench) settleOnce(s *largeSide) (settleResult, error) {
 		}
 	}
 	return settleResult{took: time.Since(t0), peak: peak, end: memOf(tp.pid()), cpu: float64(treeTicks(tp.pid())-first) / clockTicks}, nil
+}
+
+// deepestPages finds the address of the last page of each section of a
+// filled store. Section pages are addressed by cursors sealed with a key of
+// the store's own, so the bench asks the store's forum service, once,
+// before tropa runs on it (walking each section's index to its end).
+func deepestPages(ctx context.Context, dir string, sb *sizedBoard) (map[string]string, error) {
+	b, err := openBoard(dir, true, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer b.close()
+	out := map[string]string{}
+	for _, slug := range sb.sections {
+		sp, err := b.svc.SectionPage(ctx, slug, 1)
+		if err != nil {
+			return nil, err
+		}
+		if sp.Pages > 1 {
+			c, err := b.svc.SectionCursor(ctx, slug, sp.Pages)
+			if err != nil {
+				return nil, err
+			}
+			out[slug] = "?older=" + c
+		}
+	}
+	return out, nil
 }

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tropa/forum"
 	"tropa/internal/browser"
 )
 
@@ -125,6 +129,96 @@ func TestBrowserAskFlow(t *testing.T) {
 		t.Errorf("thread heading %q", h1)
 	}
 	b2.Screenshot(filepath.Join(shots, "flow-thread-1000.png"), 1000, 900)
+}
+
+// TestBrowserSectionPaging: in Chromium with JavaScript off, a section of
+// three pages is read older and newer by its links (cursors, one request a
+// page), the newer link of page 2 is the section's plain address, and an
+// old numbered address lands on the page it names.
+func TestBrowserSectionPaging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	browser.RequireLoopbackOnly(t)
+	shots := screenshotDir(t)
+	data := filepath.Join(t.TempDir(), "data")
+	// 45 questions, imported into a new data dir (so the section has no
+	// opening thread) before tropa starts: pages of 20, 20 and 5.
+	now := forum.HourOf(time.Now())
+	exp := forum.Export{Format: forum.ExportFormat, Version: forum.ExportVersion, ExportedHour: now,
+		Sections: []forum.ExportSection{{Slug: "overdose", Order: 3, Title: forum.ExportL10n{RU: "Передозировка"}}}}
+	for i := 1; i <= 45; i++ {
+		h := now - forum.Hour(i)
+		exp.Threads = append(exp.Threads, forum.ExportThread{Section: "overdose", Title: fmt.Sprintf("Вопрос о помощи номер %02d", i),
+			Created: h, LastActive: h, Posts: []forum.ExportPost{{N: 1, Author: "asker", Hour: h, Source: "Текст вопроса."}}})
+	}
+	file := filepath.Join(t.TempDir(), "board.json")
+	js, err := json.Marshal(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tropaBin, "forum", "import", file, "--data", data).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--data", data)
+	base := p.waitLine(t, previewLine, 30*time.Second)[1]
+	b := browser.New(t)
+	section := base + "/ru/board/overdose"
+	titleRe := regexp.MustCompile(`>(Вопрос о помощи номер \d+)<`)
+	titles := func() string {
+		var out []string
+		for _, m := range titleRe.FindAllStringSubmatch(pageSource(t, b), -1) {
+			out = append(out, m[1])
+		}
+		return strings.Join(out, "|")
+	}
+	step := func(pg browser.Page, err error) browser.Page {
+		t.Helper()
+		if err != nil || pg.Status != 200 || len(pg.Requests) > 2 {
+			t.Fatalf("%s: %v, status %d, requests %v", pg.URL, err, pg.Status, pg.Requests)
+		}
+		return pg
+	}
+	step(b.Open(section))
+	page1 := titles()
+	if strings.Count(page1, "|") != 19 {
+		t.Fatalf("page 1 lists %s", page1)
+	}
+	pg := step(b.ClickNavigate(`a[rel="next"]`))
+	page2, page2URL := titles(), pg.URL
+	if !strings.Contains(page2URL, "/ru/board/overdose?older=") || strings.Count(page2, "|") != 19 {
+		t.Fatalf("page 2 at %s lists %s", page2URL, page2)
+	}
+	pg = step(b.ClickNavigate(`a[rel="next"]`))
+	page3 := titles()
+	if strings.Count(page3, "|") != 4 || strings.Contains(pageSource(t, b), `rel="next"`) {
+		t.Fatalf("page 3 at %s lists %s", pg.URL, page3)
+	}
+	if first, _ := b.Text(`nav.pager a:not([rel])`); first != "Первая страница" {
+		t.Errorf("page 3's link to the first page: %q", first)
+	}
+	b.Screenshot(filepath.Join(shots, "section-page3-400.png"), 400, 800)
+	for _, ti := range strings.Split(page1+"|"+page2, "|") {
+		if strings.Contains("|"+page3+"|", "|"+ti+"|") {
+			t.Errorf("%s on page 3 and before", ti)
+		}
+	}
+	pg = step(b.ClickNavigate(`a[rel="prev"]`))
+	if titles() != page2 || !strings.Contains(pg.URL, "?newer=") {
+		t.Fatalf("newer than page 3 (%s): %s\nwant %s", pg.URL, titles(), page2)
+	}
+	pg = step(b.ClickNavigate(`a[rel="prev"]`))
+	if titles() != page1 || pg.URL != section {
+		t.Fatalf("newer than page 2: %s lists %s", pg.URL, titles())
+	}
+	// An old numbered address: one redirect, to page 2's address.
+	step(b.Open(section + "?page=2"))
+	if loc, _ := b.Location(); loc != page2URL || titles() != page2 {
+		t.Errorf("?page=2 led to %s, listing %s", loc, titles())
+	}
 }
 
 // TestNoTestHookInProduction: the captcha hook exists only in test builds.

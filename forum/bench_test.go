@@ -108,8 +108,25 @@ func sizes(b *testing.B) []int {
 	return []int{1_000, 100_000}
 }
 
-// BenchmarkSectionPage shows a section page costs the same at 1k and 100k
-// posts: the listing reads one index range, never the whole section.
+// sectionCursors walks a section from page 1 by its Older cursors and
+// returns the cursor of every page (page 1's is "").
+func sectionCursors(b *testing.B, bd *board, slug string) []string {
+	cs := []string{""}
+	for {
+		sp, err := bd.e.svc.SectionPageAt(bd.e.ctx, slug, forum.PageAt{Older: cs[len(cs)-1]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sp.Older == "" {
+			return cs
+		}
+		cs = append(cs, sp.Older)
+	}
+}
+
+// BenchmarkSectionPage shows a section page costs the same at 1k, 100k
+// and 1M posts: the listing is a seek in one index range, never the whole
+// section, and page 4 (by its cursor) costs what page 1 costs.
 //
 //	go test ./forum -run '^$' -bench 'SectionPage|ThreadPage' -benchmem
 func BenchmarkSectionPage(b *testing.B) {
@@ -117,14 +134,51 @@ func BenchmarkSectionPage(b *testing.B) {
 		for _, page := range []int{1, 4} {
 			b.Run(fmt.Sprintf("posts=%d/page=%d", n, page), func(b *testing.B) {
 				bd := fill(b, n)
+				at := forum.PageAt{Older: sectionCursors(b, bd, "hiv")[page-1]}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					sp, err := bd.e.svc.SectionPage(bd.e.ctx, "hiv", page)
+					sp, err := bd.e.svc.SectionPageAt(bd.e.ctx, "hiv", at)
 					if err != nil || len(sp.Threads) != forum.SectionPageSize {
 						b.Fatal(err)
 					}
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkSectionPageDeep is the middle and the last page of the section
+// (~5,000 pages at 1M posts), by cursor (what the site does) and by number
+// (forum.SectionPage, which walks every index key before the page: what the
+// site did before cursors).
+//
+//	FORUM_BENCH_1M=1 go test ./forum -run '^$' -bench SectionPageDeep -benchmem
+func BenchmarkSectionPageDeep(b *testing.B) {
+	for _, n := range sizes(b) {
+		for _, how := range []string{"cursor", "numbered"} {
+			for _, where := range []string{"mid", "last"} {
+				b.Run(fmt.Sprintf("posts=%d/%s/page=%s", n, how, where), func(b *testing.B) {
+					bd := fill(b, n)
+					cs := sectionCursors(b, bd, "hiv")
+					page := len(cs)
+					if where == "mid" {
+						page = len(cs)/2 + 1
+					}
+					b.ReportMetric(float64(page), "page")
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						var err error
+						if how == "cursor" {
+							_, err = bd.e.svc.SectionPageAt(bd.e.ctx, "hiv", forum.PageAt{Older: cs[page-1]})
+						} else {
+							_, err = bd.e.svc.SectionPage(bd.e.ctx, "hiv", page)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }
@@ -145,6 +199,56 @@ func BenchmarkThreadPage(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkThreadPageDeep shows a thread page costs the same on page 1 and
+// on page 500 of a 25,000-post thread: posts are keyed by their number, so
+// a page is a seek to its first post (no cursor needed).
+//
+//	go test ./forum -run '^$' -bench ThreadPageDeep -benchmem
+func BenchmarkThreadPageDeep(b *testing.B) {
+	const posts = 25_000
+	e := mustOpen(b)
+	sec, _ := e.repo.SectionBySlug(e.ctx, "hiv")
+	src := strings.Repeat("Текст ответа про тестирование. ", 12)
+	post := forum.Post{Author: forum.Author{Kind: forum.Anonymous}, Hour: 480000, Source: src, HTML: template.HTML("<p>" + src + "</p>")}
+	th, err := e.repo.CreateThread(e.ctx, forum.NewThread{
+		Thread:   forum.Thread{Section: sec.ID, Title: "Длинная тема", Created: 480000, LastActive: 480000},
+		Question: post,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) < posts {
+				_, _, err := e.repo.AddPost(e.ctx, th.ID, func(t *forum.Thread) (*forum.Post, error) {
+					t.Replies++
+					p := post
+					return &p, nil
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, page := range []int{1, 250, posts / forum.ThreadPageSize} {
+		b.Run(fmt.Sprintf("page=%d", page), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				tp, err := e.svc.ThreadPage(e.ctx, th.ID, page, forum.Viewer{})
+				if err != nil || len(tp.Posts) != forum.ThreadPageSize {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

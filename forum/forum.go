@@ -230,8 +230,13 @@ type Repository interface {
 
 	Thread(ctx context.Context, id ThreadID) (*Thread, error)
 	// Threads lists a section's public (or private) threads: pinned first,
-	// then most recent activity first.
+	// then most recent activity first. It walks offset index keys first:
+	// for exports and tools; pages use ThreadSlice.
 	Threads(ctx context.Context, section SectionID, private bool, offset, limit int) ([]Thread, error)
+	// ThreadSlice lists a slice of a section's thread list (the same order
+	// as Threads) around a position, at a cost that does not depend on how
+	// deep in the list the position is: see ListQuery.
+	ThreadSlice(ctx context.Context, q ListQuery) (*ThreadSlice, error)
 	// Posts lists a thread's posts from number from (1-based), in order.
 	Posts(ctx context.Context, thread ThreadID, from, limit int) ([]Post, error)
 	// Unanswered lists threads awaiting staff, oldest wait first.

@@ -189,5 +189,14 @@ func (s *Service) Seed(ctx context.Context) error {
 			return err
 		}
 	}
+	// Section pages keep the sections' names in memory (sectionMeta): read
+	// them now, so that no visitor's first page waits for them.
+	secs, err := s.repo.Sections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sec := range secs {
+		s.rememberSection(sec)
+	}
 	return nil
 }

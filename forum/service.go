@@ -39,6 +39,10 @@ type Service struct {
 
 	kdfMu sync.Mutex
 	kdfs  []kdf // oldest first; the last one hashes new receipts
+
+	cursors cursorCipher
+	secMu   sync.RWMutex
+	secs    map[string]Section // by slug, without counters (sectionMeta)
 }
 
 // NewService returns the forum service over repo. A nil clock is time.Now.
@@ -244,8 +248,18 @@ func (s *Service) Sections(ctx context.Context) ([]Section, error) {
 type SectionPage struct {
 	Section Section
 	Threads []Thread // pinned first, then newest activity first
-	Page    int      // 1-based
-	Pages   int      // at least 1
+	// Page and Pages number the pages of SectionPage and PrivatePage; a page
+	// found by cursor (SectionPageAt) has Page 1 on the first page and 0
+	// elsewhere, and Pages 0: it does not count the list.
+	Page  int
+	Pages int
+	// Cursors of the pages around a page found by cursor: Older is the next,
+	// older page's ("" on the last page); Newer the previous, newer page's,
+	// "" with HasNewer set when that page is the first (the section's plain
+	// address). Top is set on the first page.
+	Older, Newer string
+	HasNewer     bool
+	Top          bool
 }
 
 func pageBounds(page, total, size int) (int, int, error) {
@@ -259,8 +273,10 @@ func pageBounds(page, total, size int) (int, int, error) {
 	return page, n, nil
 }
 
-// SectionPage lists a page of a section's public threads. Private threads
-// never appear. Page numbers below 1 mean 1. Errors: ENOTFOUND
+// SectionPage lists a numbered page of a section's public threads. Private
+// threads never appear. Page numbers below 1 mean 1. A numbered page walks
+// every index key before it, so its cost grows with its number: the site
+// pages by cursor (SectionPageAt). Errors: ENOTFOUND
 // "err.section.not_found", ENOTFOUND "err.page.not_found" past the last
 // page.
 func (s *Service) SectionPage(ctx context.Context, slug string, page int) (*SectionPage, error) {

@@ -34,6 +34,7 @@ type boardCache struct {
 	threads  map[uint64]uint64 // per-thread version
 	pages    map[string]*boardEntry
 	bytes    int                        // of the cached pages, plain and gzip'd
+	deep     int                        // cached pages with deep set
 	receipts map[string]*pendingReceipt // session → receipt to show once
 	askers   map[string]*askerSession   // session → opened receipt
 }
@@ -43,6 +44,7 @@ type boardEntry struct {
 	hour    forum.Hour
 	page    *cached
 	size    int
+	deep    bool // a section page found by cursor (see maxDeepPages)
 }
 
 type pendingReceipt struct {
@@ -60,9 +62,14 @@ type askerSession struct {
 // The cache holds at most maxBoardCache pages and maxBoardCacheBytes of
 // them: a 50-post thread page is ~60 KB plain + ~12 KB gzip'd, so a crawl
 // of a large board would otherwise keep ~300 MB (bench/, P4).
+//
+// Section pages after the first are addressed by cursor, and anyone can make
+// up cursors: those pages share a bucket of their own, at most maxDeepPages
+// of them, so a flood of cursors can only evict other cursor pages.
 const (
 	maxBoardCache      = 4000
 	maxBoardCacheBytes = 16 << 20
+	maxDeepPages       = 256
 )
 
 func newBoardCache() *boardCache {
@@ -88,9 +95,23 @@ func (s *Site) Changed(id forum.ThreadID) {
 	}
 }
 
+// drop removes a cached page; b.mu is held.
+func (b *boardCache) drop(k string, e *boardEntry) {
+	delete(b.pages, k)
+	b.bytes -= e.size
+	if e.deep {
+		b.deep--
+	}
+}
+
 // cachedPage returns the cached page for key if it is still current, else
 // renders it with fn and caches the result.
 func (s *Site) cachedPage(key string, thread forum.ThreadID, fn func() (*cached, error)) (*cached, error) {
+	return s.cachePage(key, thread, false, fn)
+}
+
+// cachePage is cachedPage; deep pages go in the bucket of cursor pages.
+func (s *Site) cachePage(key string, thread forum.ThreadID, deep bool, fn func() (*cached, error)) (*cached, error) {
 	b := s.board
 	hour := forum.HourOf(s.opts.Now())
 	b.mu.Lock()
@@ -110,20 +131,31 @@ func (s *Site) cachedPage(key string, thread forum.ThreadID, fn func() (*cached,
 	size := len(p.raw) + len(p.gz)
 	b.mu.Lock()
 	if old := b.pages[key]; old != nil {
-		delete(b.pages, key)
-		b.bytes -= old.size
+		b.drop(key, old)
+	}
+	if deep && b.deep >= maxDeepPages {
+		for k, e := range b.pages { // drop about half of them, arbitrarily
+			if e.deep {
+				b.drop(k, e)
+				if b.deep < maxDeepPages/2 {
+					break
+				}
+			}
+		}
 	}
 	if len(b.pages) >= maxBoardCache || b.bytes+size > maxBoardCacheBytes {
 		for k, e := range b.pages { // drop about half, arbitrarily
-			delete(b.pages, k)
-			b.bytes -= e.size
+			b.drop(k, e)
 			if len(b.pages) < maxBoardCache/2 && b.bytes+size <= maxBoardCacheBytes/2 {
 				break
 			}
 		}
 	}
-	b.pages[key] = &boardEntry{version: ver, hour: hour, page: p, size: size}
+	b.pages[key] = &boardEntry{version: ver, hour: hour, page: p, size: size, deep: deep}
 	b.bytes += size
+	if deep {
+		b.deep++
+	}
 	b.mu.Unlock()
 	return p, nil
 }
@@ -207,7 +239,14 @@ type sectionData struct {
 	Slug        string
 	Description string
 	Threads     []threadItem
-	Pager       pager
+	Paging      *sectionNav // nil when the section has one page
+}
+
+// sectionNav links a section page to its neighbours: Newer (the previous
+// page, the section's plain address when that is the first page), Older
+// (the next page) and, deeper than page 2, First.
+type sectionNav struct {
+	First, Newer, Older string
 }
 
 type pager struct {
@@ -242,24 +281,65 @@ func pageParam(c echo.Context) (int, error) {
 	return n, nil
 }
 
+// Section pages are addressed by cursor: /ru/board/hiv is the first page,
+// ?older=C the page after the thread whose position C seals, ?newer=C the
+// page before it (see forum.SectionPageAt). Each is a seek in the store, so
+// every page costs the same. The numbered addresses of old (?page=N) are
+// redirected: page 1 to the plain address, pages up to maxNumberedPage to
+// the cursor that shows that page now, deeper ones to the first page.
+const maxNumberedPage = 50
+
+// errFirstPage is a ?newer= page that turned out to be the first.
+var errFirstPage = errors.New("site: the first page")
+
 func (s *Site) sectionView(c echo.Context) error {
 	lang := langOf(c.Request().URL.Path)
 	slug := c.Param("slug")
-	page, err := pageParam(c)
-	if err != nil {
-		return err
+	base := "/" + lang + "/board/" + slug
+	q := c.QueryParams()
+	at := forum.PageAt{Older: q.Get("older"), Newer: q.Get("newer")}
+	if v := q.Get("page"); v != "" {
+		if at != (forum.PageAt{}) {
+			return echo.ErrNotFound
+		}
+		return s.numberedSection(c, base, slug, v)
 	}
-	key := lang + "/board/" + slug + "?" + strconv.Itoa(page)
-	p, err := s.cachedPage(key, 0, func() (*cached, error) {
-		sp, err := s.opts.Forum.SectionPage(c.Request().Context(), slug, page)
+	key, deep := lang+"/board/"+slug, true
+	switch {
+	case at.Older != "" && at.Newer != "":
+		return echo.ErrNotFound
+	case at.Older != "":
+		key += "?older=" + at.Older
+	case at.Newer != "":
+		key += "?newer=" + at.Newer
+	default:
+		deep = false
+	}
+	p, err := s.cachePage(key, 0, deep, func() (*cached, error) {
+		sp, err := s.opts.Forum.SectionPageAt(c.Request().Context(), slug, at)
 		if err != nil {
 			return nil, err
 		}
+		if at.Newer != "" && sp.Top {
+			return nil, errFirstPage
+		}
 		d := sectionData{layout: s.boardFrame(lang, "/board/"+slug, sp.Section.Title.In(lang)), Slug: slug,
 			Description: sp.Section.Description.In(lang)}
-		d.Pager = makePager("/"+lang+"/board/"+slug, sp.Page, sp.Pages)
-		if page > 1 {
-			d.OtherURL += "?page=" + strconv.Itoa(page)
+		if i := strings.IndexByte(key, '?'); i >= 0 {
+			d.OtherURL += key[i:]
+		}
+		if sp.HasNewer || sp.Older != "" {
+			d.Paging = &sectionNav{}
+			if sp.HasNewer {
+				d.Paging.Newer = base
+				if sp.Newer != "" {
+					d.Paging.Newer += "?newer=" + sp.Newer
+					d.Paging.First = base
+				}
+			}
+			if sp.Older != "" {
+				d.Paging.Older = base + "?older=" + sp.Older
+			}
 		}
 		now := forum.HourOf(s.opts.Now())
 		for _, t := range sp.Threads {
@@ -269,10 +349,32 @@ func (s *Site) sectionView(c echo.Context) error {
 		}
 		return s.render(lang, "section", http.StatusOK, d)
 	})
+	if errors.Is(err, errFirstPage) {
+		return c.Redirect(http.StatusFound, base)
+	}
 	if err != nil {
 		return boardErr(err)
 	}
 	return writeCached(c, p)
+}
+
+// numberedSection redirects an old numbered section address (?page=N).
+func (s *Site) numberedSection(c echo.Context, base, slug, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return echo.ErrNotFound
+	}
+	if n == 1 {
+		return c.Redirect(http.StatusMovedPermanently, base)
+	}
+	if n > maxNumberedPage {
+		return c.Redirect(http.StatusFound, base)
+	}
+	cur, err := s.opts.Forum.SectionCursor(c.Request().Context(), slug, n)
+	if err != nil {
+		return boardErr(err)
+	}
+	return c.Redirect(http.StatusFound, base+"?older="+cur)
 }
 
 type postView struct {

@@ -2,6 +2,7 @@ package site_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,7 @@ import (
 // boardSite is a site with a seeded board over an in-memory store.
 type boardSite struct {
 	s   *site.Site
+	svc *forum.Service
 	srv *httptest.Server
 }
 
@@ -46,7 +48,7 @@ func newBoardSite(t *testing.T, captcha bool) *boardSite {
 		repo.Close()
 		db.Close()
 	})
-	return &boardSite{s: s, srv: srv}
+	return &boardSite{s: s, svc: svc, srv: srv}
 }
 
 // visitor is a browser: a cookie jar, redirects not followed.
@@ -338,5 +340,190 @@ func TestBoardPagesCarryHeaders(t *testing.T) {
 		if st, _ := v.get(p); st != 404 {
 			t.Errorf("%s: %d, want 404", p, st)
 		}
+	}
+}
+
+// ask files public questions straight through the service, as staff tools
+// do, and tells the site.
+func (b *boardSite) ask(t *testing.T, section string, n int, private bool) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		if _, err := b.svc.Ask(context.Background(), forum.AskInput{Section: section, Title: fmt.Sprintf("Тема номер %02d", i), Body: "текст", Private: private}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.s.Changed(0)
+}
+
+var (
+	threadTitleRe = regexp.MustCompile(`<li><a href="/(?:ru|en)/t/\d+">([^<]+)</a>`)
+	olderRe       = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
+	newerRe       = regexp.MustCompile(`<a href="([^"]+)" rel="prev">`)
+)
+
+func pageTitles(body string) string {
+	var out []string
+	for _, m := range threadTitleRe.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return strings.Join(out, "|")
+}
+
+func link(re *regexp.Regexp, body string) string {
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// Section pages go older and newer by cursor links that work without
+// JavaScript; page 1 is the plain address; old numbered addresses redirect;
+// made-up cursors get the localised 404 page.
+func TestSectionCursorPaging(t *testing.T) {
+	b := newBoardSite(t, false)
+	b.ask(t, "services", 45, false) // with the opening thread: 46, pages of 20, 20, 6
+	b.ask(t, "services", 3, true)
+	v := b.visitor(t)
+	base := "/ru/board/services"
+
+	st, p1 := v.get(base)
+	older1 := link(olderRe, p1)
+	if st != 200 || link(newerRe, p1) != "" || !strings.HasPrefix(older1, base+"?older=") || len(older1) != len(base)+len("?older=")+22 {
+		t.Fatalf("page 1: %d, older %q newer %q", st, older1, link(newerRe, p1))
+	}
+	if n := strings.Count(pageTitles(p1), "|") + 1; n != 20 || !strings.Contains(pageTitles(p1), "Тема номер 45") {
+		t.Fatalf("page 1 lists %d: %s", n, pageTitles(p1))
+	}
+	st, p2 := v.get(older1)
+	older2 := link(olderRe, p2)
+	if st != 200 || link(newerRe, p2) != base || older2 == "" || strings.Contains(p2, `>Первая страница<`) {
+		t.Fatalf("page 2: %d, newer %q older %q", st, link(newerRe, p2), older2)
+	}
+	if !strings.Contains(p2, `href="/en/board/services?older=`+older1[len(base+"?older="):]+`"`) {
+		t.Error("page 2's language link does not keep its cursor")
+	}
+	st, p3 := v.get(older2)
+	newer3 := link(newerRe, p3)
+	if st != 200 || link(olderRe, p3) != "" || !strings.HasPrefix(newer3, base+"?newer=") || !strings.Contains(p3, `<a href="`+base+`">Первая страница</a>`) {
+		t.Fatalf("page 3: %d, newer %q older %q", st, newer3, link(olderRe, p3))
+	}
+	if n := strings.Count(pageTitles(p3), "|") + 1; n != 6 || strings.Contains(pageTitles(p1+p2), "Тема номер 01") != false || !strings.Contains(pageTitles(p3), "Тема номер 01") {
+		t.Fatalf("page 3 lists %d: %s", n, pageTitles(p3))
+	}
+	if _, back := v.get(newer3); pageTitles(back) != pageTitles(p2) || link(olderRe, back) != older2 {
+		t.Fatalf("newer than page 3:\n%s\nwant %s", pageTitles(back), pageTitles(p2))
+	}
+	seen := map[string]bool{}
+	for _, ti := range strings.Split(pageTitles(p1)+"|"+pageTitles(p2)+"|"+pageTitles(p3), "|") {
+		if seen[ti] && strings.HasPrefix(ti, "Тема") {
+			t.Errorf("%q on two pages", ti)
+		}
+		seen[ti] = true
+	}
+
+	// Old numbered addresses.
+	redirects := []struct {
+		path   string
+		status int
+		to     string
+	}{
+		{base + "?page=1", http.StatusMovedPermanently, base},
+		{base + "?page=2", http.StatusFound, older1},
+		{base + "?page=3", http.StatusFound, older2},
+		{base + "?page=51", http.StatusFound, base},
+	}
+	for _, r := range redirects {
+		resp, err := v.c.Get(b.srv.URL + r.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != r.status || resp.Header.Get("Location") != r.to {
+			t.Errorf("%s: %d → %q, want %d → %q", r.path, resp.StatusCode, resp.Header.Get("Location"), r.status, r.to)
+		}
+	}
+
+	// Made-up and broken cursors: the 404 page in the page's language.
+	cur := older1[len(base+"?older="):]
+	for _, p := range []string{
+		base + "?page=4", base + "?page=0", base + "?page=x", base + "?page=2&older=" + cur,
+		base + "?older=" + cur + "&newer=" + cur, base + "?older=AAAAAAAAAAAAAAAAAAAAAA", base + "?older=%00",
+		base + "?older=" + strings.Repeat("A", 5000), base + "?newer=" + cur[:21] + "Q",
+		"/ru/board/hiv?older=" + cur, "/ru/board/nope?older=" + cur,
+	} {
+		st, body := v.get(p)
+		if st != 404 || !strings.Contains(body, "Страница не найдена") {
+			t.Errorf("%.80s: %d, want the Russian 404 page", p, st)
+		}
+	}
+	if st, body := v.get("/en/board/services?older=garbage"); st != 404 || !strings.Contains(body, "Page not found") {
+		t.Errorf("bad cursor in English: %d", st)
+	}
+
+	// A new question goes on page 1: page 2 by its cursor stays as it was.
+	// A reply to a thread on page 2 takes it to the top: page 2 by the
+	// same cursor then goes on with the first thread of page 3.
+	b.ask(t, "services", 1, false)
+	if _, again := v.get(older1); pageTitles(again) != pageTitles(p2) {
+		t.Errorf("page 2 moved with a new question:\n%s\nwas %s", pageTitles(again), pageTitles(p2))
+	}
+	m := regexp.MustCompile(`href="/ru/t/(\d+)">Тема номер 20<`).FindStringSubmatch(p2)
+	if m == nil {
+		t.Fatalf("no Тема номер 20 on page 2: %s", pageTitles(p2))
+	}
+	var id uint64
+	fmt.Sscan(m[1], &id)
+	if _, err := b.svc.Reply(context.Background(), forum.ReplyInput{Thread: forum.ThreadID(id), Body: "ответ"}); err != nil {
+		t.Fatal(err)
+	}
+	b.s.Changed(forum.ThreadID(id))
+	_, p2b := v.get(older1)
+	if strings.Contains(pageTitles(p2b), "Тема номер 20") || !strings.HasSuffix(pageTitles(p2b), strings.SplitN(pageTitles(p3), "|", 2)[0]) {
+		t.Errorf("page 2 after a reply bumped one of its threads:\n%s", pageTitles(p2b))
+	}
+	if _, p1b := v.get(base); !strings.Contains(strings.SplitN(pageTitles(p1b), "|", 3)[1], "Тема номер 20") {
+		t.Errorf("the bumped thread is not at the top of page 1 (after the pinned one): %s", pageTitles(p1b))
+	}
+	// Page 2's Newer cursor from before, now with 21 threads above it,
+	// is a page; 20 above it is the first page, shown at the plain address.
+	_, p3b := v.get(older2)
+	if nw := link(newerRe, p3b); !strings.Contains(nw, "?newer=") {
+		t.Fatalf("page 3 after a new question: newer %q", nw)
+	} else if st, _ := v.get(nw); st != 200 {
+		t.Fatalf("newer page: %d", st)
+	}
+}
+
+// A ?newer= page that has become the first page sends the visitor to the
+// section's plain address.
+func TestSectionNewerToTop(t *testing.T) {
+	b := newBoardSite(t, false)
+	b.ask(t, "overdose", 45, false)
+	v := b.visitor(t)
+	base := "/en/board/overdose"
+	_, p1 := v.get(base)
+	_, p2 := v.get(link(olderRe, p1))
+	_, p3 := v.get(link(olderRe, p2))
+	newer := link(newerRe, p3)
+	if !strings.Contains(newer, "?newer=") {
+		t.Fatalf("page 3 newer link %q", newer)
+	}
+	// Delete page 2's threads: page 3's newer page is now the first.
+	for _, m := range regexp.MustCompile(`href="/en/t/(\d+)"`).FindAllStringSubmatch(p2, -1) {
+		var id uint64
+		fmt.Sscan(m[1], &id)
+		if err := b.svc.DeleteThread(context.Background(), forum.ThreadID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.s.Changed(0)
+	resp, err := v.c.Get(b.srv.URL + newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != base {
+		t.Fatalf("newer page that became the first: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
