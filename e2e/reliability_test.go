@@ -774,7 +774,8 @@ func TestReliabilityBadState(t *testing.T) {
 		if len(kept) == before {
 			t.Error("no post was accepted between the ballast and the reserve")
 		}
-		// The visitor: the localised "cannot save now" page.
+		// The visitor: 503, the reply form again with a localised "nothing
+		// was saved" and the text still in it.
 		checkRefused := func(what string) {
 			t.Helper()
 			code, page, err := relGet(c, base+"/ru/t/1/reply", "")
@@ -782,15 +783,17 @@ func TestReliabilityBadState(t *testing.T) {
 			if err != nil || code != 200 || m == nil {
 				t.Fatalf("%s: reply form: %d %v", what, code, err)
 			}
-			form := url.Values{"csrf": {m[1]}, "body": {"refused on a full disk " + relToken()}}
+			text := "refused on a full disk " + relToken()
+			form := url.Values{"csrf": {m[1]}, "body": {text}}
 			resp, err := c.PostForm(base+"/ru/t/1/reply", form)
 			if err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "Сейчас не получается сохранить") {
-				t.Errorf("%s: %d, want 503 with the \"cannot save now\" page:\n%.300s", what, resp.StatusCode, body)
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "Ничего не сохранено: сервер сейчас не может сохранять") ||
+				!strings.Contains(string(body), ">"+text+"</textarea>") {
+				t.Errorf("%s: %d, want 503 with the form, \"nothing was saved\" and the text:\n%.300s", what, resp.StatusCode, body)
 			}
 		}
 		checkRefused("a post on a full disk")

@@ -649,6 +649,11 @@ func (s *Site) askPost(c echo.Context) error {
 		Private: c.FormValue("visibility") == "private", Asker: s.askerOf(sess)}
 	res, err := s.opts.Forum.Ask(c.Request().Context(), in)
 	if err != nil {
+		if isDiskFull(err) {
+			// Nothing was saved: the form again, with the text.
+			f.Errors["form"] = s.cat.T(lang, "error.503.form")
+			return fail(http.StatusServiceUnavailable)
+		}
 		if s.fieldErrors(lang, err, &f) {
 			return fail(http.StatusUnprocessableEntity)
 		}
@@ -884,29 +889,33 @@ func (s *Site) replyPost(c echo.Context) error {
 	path := "/t/" + strconv.FormatUint(uint64(id), 10) + "/reply"
 	f := formData{layout: s.boardFrame(lang, path, s.cat.T(lang, "reply.title")), Action: "/" + lang + path,
 		Errors: map[string]string{}, Values: map[string]string{}}
-	fail := func() error {
+	fail := func(status int) error {
 		s.refill(c, lang, &f, "body")
 		d, err := s.replyPage(c, lang, id, f)
 		if err != nil {
 			return err
 		}
-		return s.renderForm(c, "reply", http.StatusUnprocessableEntity, d)
+		return s.renderForm(c, "reply", status, d)
 	}
 	sess, ok, err := s.checkPost(c, lang, &f)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fail()
+		return fail(http.StatusUnprocessableEntity)
 	}
 	post, err := s.opts.Forum.Reply(c.Request().Context(), forum.ReplyInput{Thread: id, Body: c.FormValue("body"), Asker: s.askerOf(sess)})
 	if err != nil {
+		if isDiskFull(err) {
+			f.Errors["form"] = s.cat.T(lang, "error.503.form")
+			return fail(http.StatusServiceUnavailable)
+		}
 		if forum.ErrorCode(err) == forum.EFORBIDDEN {
 			f.Errors["form"] = s.cat.T(lang, forum.ErrorKey(err))
-			return fail()
+			return fail(http.StatusUnprocessableEntity)
 		}
 		if s.fieldErrors(lang, err, &f) {
-			return fail()
+			return fail(http.StatusUnprocessableEntity)
 		}
 		return boardErr(err)
 	}

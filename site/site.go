@@ -305,8 +305,7 @@ func (s *Site) handleError(err error, c echo.Context) {
 	// A write the store refused for lack of disk space (wrapped by the
 	// forum and the handlers as an internal error) is "cannot save now":
 	// nothing was saved, reading still works.
-	var df interface{ DiskFull() bool }
-	diskFull := errors.As(err, &df) && df.DiskFull()
+	diskFull := isDiskFull(err)
 	if diskFull {
 		status = http.StatusServiceUnavailable
 	}
@@ -369,4 +368,11 @@ func compress(status int, raw []byte) *cached {
 	return &cached{status: status, raw: raw, gz: gz.Bytes(),
 		rawLen: fixedHeader("Content-Length", strconv.Itoa(len(raw))).val,
 		gzLen:  fixedHeader("Content-Length", strconv.Itoa(gz.Len())).val}
+}
+
+// isDiskFull reports whether err is a write the store refused for lack of
+// disk space: nothing was saved, and trying again later will work.
+func isDiskFull(err error) bool {
+	var df interface{ DiskFull() bool }
+	return errors.As(err, &df) && df.DiskFull()
 }

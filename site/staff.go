@@ -410,6 +410,10 @@ func (s *Site) staffReply(c echo.Context) error {
 			}
 			return s.renderStaffThread(c, http.StatusUnprocessableEntity, c.FormValue("body"), errs)
 		}
+		if isDiskFull(err) {
+			return s.renderStaffThread(c, http.StatusServiceUnavailable, c.FormValue("body"),
+				map[string]string{"body": s.cat.T(lang, "error.503.form")})
+		}
 		return boardErr(err)
 	}
 	s.Changed(id)
