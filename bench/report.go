@@ -246,7 +246,7 @@ func (r *report) summary(p printer) {
 		row("cold thread page p99", s.thread, b.thread, .99)
 		row("cold section page 1 p50", s.section, b.section, .5)
 		row("cold section page 1 p99", s.section, b.section, .99)
-		row("cold deepest section page p50", s.lastSect, b.lastSect, .5)
+		row("cold deepest section page p50 (by cursor; the small store's sections have one page)", s.lastSect, b.lastSect, .5)
 		if len(s.warmThr) > 0 && len(b.warmThr) > 0 {
 			ratio := float64(b.warmThr.p99()) / float64(max(s.warmThr.p99(), 1))
 			p("| P4 | warm (cached) thread page p99 at %d connections | %s | %s | %.2f× | ≤ 1.5× | %s |\n", r.cfg.conns, ms(b.warmThr.p99()), ms(s.warmThr.p99()), ratio, yes(ratio <= 1.5))
