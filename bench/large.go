@@ -48,6 +48,7 @@ type crawlResult struct {
 	pages            int
 	took             time.Duration
 	rssBefore, after memKiB
+	rest             memKiB // 10 s after the crawl, nothing asked meanwhile
 	p50, p99         time.Duration
 	errs             int
 }
@@ -249,9 +250,15 @@ func (b *bench) crawlThreads(s *largeSide, n int) error {
 	cr.pages = len(lats)
 	cr.after = memOf(tp.pid())
 	cr.p50, cr.p99 = quantile(lats, .5), quantile(lats, .99)
+	// At rest: what the server keeps once the burst is over.
+	select {
+	case <-b.ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
+	cr.rest = memOf(tp.pid())
 	s.crawl = cr
-	logf("  %s: crawled %d thread pages in %s (p50 %s, p99 %s), RSS %s → %s", s.name, cr.pages, cr.took.Round(time.Millisecond),
-		cr.p50.Round(10*time.Microsecond), cr.p99.Round(10*time.Microsecond), cr.rssBefore, cr.after)
+	logf("  %s: crawled %d thread pages in %s (p50 %s, p99 %s), RSS %s → %s, 10 s later %s", s.name, cr.pages, cr.took.Round(time.Millisecond),
+		cr.p50.Round(10*time.Microsecond), cr.p99.Round(10*time.Microsecond), cr.rssBefore, cr.after, cr.rest)
 	return nil
 }
 

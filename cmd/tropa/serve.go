@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -95,18 +94,11 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// memoryLimit is serve's soft limit on the Go runtime's memory (unless
-// GOMEMLIMIT is set). With Go's default GC the heap grows to twice what is
-// live before a collection; at a million posts that put tropa at 130-140
-// MiB of anonymous memory after a crawl. Under the limit the GC runs
-// sooner instead (at most half the CPU, by Go's design, when the live heap
-// itself is larger, e.g. during one of Badger's big compactions).
-const memoryLimit = 100 << 20
-
 func serve(cfg serveConfig, stdout, stderr io.Writer) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
+	limitMemory()
+	trimStop := make(chan struct{})
+	defer close(trimStop)
+	go trimMemory(trimStop) // memory.go
 	if err := checkDefense(cfg.defense); err != nil {
 		return err
 	}
