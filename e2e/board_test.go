@@ -57,7 +57,7 @@ func TestBrowserAskFlow(t *testing.T) {
 	browser.RequireLoopbackOnly(t)
 	shots := screenshotDir(t)
 	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"))
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
 	b := browser.New(t)
 
 	if _, err := b.Open(base + "/ru/ask?section=overdose"); err != nil {
@@ -164,7 +164,7 @@ func TestBrowserSectionPaging(t *testing.T) {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--data", data)
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
 	b := browser.New(t)
 	section := base + "/ru/board/overdose"
 	titleRe := regexp.MustCompile(`>(Вопрос о помощи номер \d+)<`)
@@ -234,7 +234,7 @@ func TestNoTestHookInProduction(t *testing.T) {
 	tropaBin = bin
 	defer func() { tropaBin = saved }()
 	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"))
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
 	resp, err := http.Get(base + "/ru/ask")
 	if err != nil {
 		t.Fatal(err)
@@ -253,5 +253,5 @@ func TestNoTestHookInProduction(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("production build answers the test hook: %d", resp.StatusCode)
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }

@@ -37,7 +37,7 @@ func TestBrowserCrawl(t *testing.T) {
 	began := time.Now()
 
 	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"))
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
 	b := browser.New(t)
 
 	type result struct {

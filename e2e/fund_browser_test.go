@@ -90,8 +90,8 @@ func TestBrowserFundTools(t *testing.T) {
 	seedMetricsHistory(t, data)
 	// Two addresses: serve refuses the same one (even :0) for both.
 	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--staff-http", freeLoopback(t), "--data", data)
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
-	staffBase := p.waitLine(t, staffLine, 30*time.Second)[1]
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
+	staffBase := p.WaitLine(t, staffLine, 30*time.Second)[1]
 
 	// Staff log in and publish news.
 	sb := browser.New(t)
@@ -237,7 +237,7 @@ func TestBrowserFundTools(t *testing.T) {
 	sb.Screenshot(filepath.Join(shots, "tools-metrics-1000.png"), 1000, 900)
 	sb.Screenshot(filepath.Join(shots, "tools-metrics-400.png"), 400, 800)
 	axeClean(t, sb, "the metrics page")
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }
 
 // axeClean fails the test on a serious or critical axe finding on the

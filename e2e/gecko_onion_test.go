@@ -62,7 +62,7 @@ func TestGecko(t *testing.T) {
 	g := &geckoRun{shots: geckoOutDir(t), cat: geckoCatalogue(t)}
 
 	p := startTropa(t, nil, "serve", "--data", filepath.Join(t.TempDir(), "data"), "--torrc", svcTorrc)
-	addr := p.waitLine(t, onionLine, 2*time.Minute)[1]
+	addr := p.WaitLine(t, onionLine, 2*time.Minute)[1]
 	g.base = "http://" + addr + ".onion"
 	// The first fetches right after the descriptor upload may fail; Get
 	// retries them, so Firefox's first page finds the onion reachable.

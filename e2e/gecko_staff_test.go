@@ -42,7 +42,7 @@ func TestGeckoStaffOnion(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	p := startTropa(t, nil, "serve", "--data", data, "--torrc", svcTorrc)
 	visitor := &geckoRun{shots: shots, cat: cat}
-	visitor.base = "http://" + p.waitLine(t, onionLine, 2*time.Minute)[1] + ".onion"
+	visitor.base = "http://" + p.WaitLine(t, onionLine, 2*time.Minute)[1] + ".onion"
 	if resp, _ := geckoGet(t, visitor.base+"/ru/"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /ru/ through the onion: %d", resp.StatusCode)
 	}
@@ -98,8 +98,8 @@ func TestGeckoStaffOnion(t *testing.T) {
 	// The staff onion is up: published by tropa and reachable with the
 	// key (Go, through the keyed client, which also waits out its
 	// bootstrap). So the refusal below is the missing key's doing.
-	p.waitLine(t, regexp.MustCompile(`^staff onion: 1 client key\(s\) registered; tor reloaded$`), 30*time.Second)
-	p.waitLine(t, regexp.MustCompile(`^staff onion: http://`+staffAddr+`\.onion$`), 2*time.Minute)
+	p.WaitLine(t, regexp.MustCompile(`^staff onion: 1 client key\(s\) registered; tor reloaded$`), 30*time.Second)
+	p.WaitLine(t, regexp.MustCompile(`^staff onion: http://`+staffAddr+`\.onion$`), 2*time.Minute)
 	staff := &geckoRun{shots: shots, cat: cat, base: "http://" + staffAddr + ".onion"}
 	geckoWaitReachable(t, socksClient(keyedSocks), staff.base+"/ru/staff/login")
 	t.Logf("staff onion reachable with the key after %.1fs", time.Since(began).Seconds())

@@ -85,7 +85,7 @@ func TestOnionHardening(t *testing.T) {
 	needTor(t)
 	data := filepath.Join(t.TempDir(), "data")
 	p := startTropa(t, nil, "serve", "--data", data, "--torrc", svcTorrc)
-	addr := p.waitLine(t, onionLine, 2*time.Minute)[1]
+	addr := p.WaitLine(t, onionLine, 2*time.Minute)[1]
 	base := "http://" + addr + ".onion"
 	if resp, _ := fetchOnion(t, base+"/ru/"); resp.StatusCode != 200 {
 		t.Fatalf("first fetch: %d", resp.StatusCode)
@@ -101,7 +101,7 @@ func TestOnionHardening(t *testing.T) {
 	}
 
 	// A connection that does not come from tor (no PROXY header) is refused.
-	socks, _ := filepath.Glob(fmt.Sprintf("/dev/shm/tropa-%d-*/public.sock", p.cmd.Process.Pid))
+	socks, _ := filepath.Glob(fmt.Sprintf("/dev/shm/tropa-%d-*/public.sock", p.Cmd.Process.Pid))
 	if len(socks) != 1 {
 		t.Fatalf("public socket not found: %v", socks)
 	}
@@ -159,7 +159,7 @@ func TestOnionHardening(t *testing.T) {
 
 	// kill -9 of tor: tropa restarts it and the same onion answers again
 	// within 60 s, without a restart of tropa.
-	tors := childrenNamed(p.cmd.Process.Pid, "tor")
+	tors := childrenNamed(p.Cmd.Process.Pid, "tor")
 	if len(tors) != 1 {
 		t.Fatalf("tor children: %v", tors)
 	}
@@ -184,16 +184,16 @@ func TestOnionHardening(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	if back == 0 {
-		t.Fatalf("onion not reachable within 60 s of killing tor\nstdout:\n%s", p.out())
+		t.Fatalf("onion not reachable within 60 s of killing tor\nstdout:\n%s", p.Out())
 	}
-	t.Logf("onion answered again %.1fs after tor was killed\n%s", back.Seconds(), p.out())
-	if !p.running() {
+	t.Logf("onion answered again %.1fs after tor was killed\n%s", back.Seconds(), p.Out())
+	if !p.Running() {
 		t.Fatal("tropa itself exited")
 	}
-	if !strings.Contains(p.out(), "tor: tor stopped unexpectedly") {
-		t.Errorf("the restart was not reported:\n%s", p.out())
+	if !strings.Contains(p.Out(), "tor: tor stopped unexpectedly") {
+		t.Errorf("the restart was not reported:\n%s", p.Out())
 	}
-	if n := childrenNamed(p.cmd.Process.Pid, "tor"); len(n) != 1 || n[0] == tors[0] {
+	if n := childrenNamed(p.Cmd.Process.Pid, "tor"); len(n) != 1 || n[0] == tors[0] {
 		t.Errorf("expected one new tor child, got %v", n)
 	}
 	st = status(t, data)
@@ -201,5 +201,5 @@ func TestOnionHardening(t *testing.T) {
 	if tor["Restarts"].(float64) < 1 {
 		t.Errorf("status shows no restart: %v", tor)
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }

@@ -4,8 +4,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -15,11 +13,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"tropa/internal/testproc"
 	"tropa/internal/tornet"
 )
 
@@ -79,107 +76,12 @@ func needTor(t *testing.T) {
 }
 
 // proc is a running tropa process with its output kept for inspection.
-type proc struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	lines  chan string
-	done   chan struct{}
-	err    error
-}
-
-type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
+type proc = testproc.Proc
 
 // startTropa runs the binary with args and env (added to the environment).
 func startTropa(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{lines: make(chan string, 1000), done: make(chan struct{})}
-	p.cmd = exec.Command(tropaBin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.stdout.WriteString(line + "\n")
-			p.mu.Unlock()
-			select {
-			case p.lines <- line:
-			default:
-			}
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if p.running() {
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// waitLine waits for a stdout line matching re and returns its submatches.
-func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case line := <-p.lines:
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m
-			}
-		case <-p.done:
-			t.Fatalf("tropa exited (%v) before printing %q\nstdout:\n%s\nstderr:\n%s", p.err, re, p.out(), p.errOut())
-		case <-deadline:
-			t.Fatalf("no line matching %q within %s\nstdout:\n%s\nstderr:\n%s", re, timeout, p.out(), p.errOut())
-		}
-	}
-}
-
-func (p *proc) out() string    { p.mu.Lock(); defer p.mu.Unlock(); return p.stdout.String() }
-func (p *proc) errOut() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Fatalf("tropa exited with %v after SIGTERM\nstderr:\n%s", p.err, p.errOut())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("tropa did not stop within 20 s of SIGTERM")
-	}
+	return testproc.Start(t, tropaBin, testproc.Options{Env: env}, args...)
 }
 
 // childrenNamed lists the PIDs of pid's children whose command is name.

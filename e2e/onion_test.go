@@ -49,7 +49,7 @@ func TestOnionLifecycle(t *testing.T) {
 
 	// First start: publish, fetch the Russian home page through Tor.
 	p := startTropa(t, env, args...)
-	addr := p.waitLine(t, onionLine, 2*time.Minute)[1]
+	addr := p.WaitLine(t, onionLine, 2*time.Minute)[1]
 	resp, body := fetchOnion(t, "http://"+addr+".onion/ru/")
 	if resp.StatusCode != 200 || !strings.Contains(body, `<html lang="ru">`) || !strings.Contains(body, "Передозировка? Звоните 112 или 103") {
 		t.Fatalf("GET /ru/ through the onion: status %d, body:\n%.400s", resp.StatusCode, body)
@@ -64,15 +64,15 @@ func TestOnionLifecycle(t *testing.T) {
 			t.Errorf("GET %s through the onion: %d", path, resp.StatusCode)
 		}
 	}
-	if !strings.Contains(p.out(), "tor: bootstrapped 100%") {
-		t.Errorf("no bootstrap progress on stdout:\n%s", p.out())
+	if !strings.Contains(p.Out(), "tor: bootstrapped 100%") {
+		t.Errorf("no bootstrap progress on stdout:\n%s", p.Out())
 	}
 
 	// The onion key tor is using right now, from tropa's RAM directory:
 	// it must never be found under the data dir.
-	torKey := runningOnionKey(t, p.cmd.Process.Pid)
+	torKey := runningOnionKey(t, p.Cmd.Process.Pid)
 
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 
 	// Permissions: data dir 0700, key files 0600.
 	checkMode(t, data, 0o700)
@@ -89,12 +89,12 @@ func TestOnionLifecycle(t *testing.T) {
 	// A wrong passphrase: one line of error, nothing changed on disk.
 	before := snapshot(t, data)
 	bad := startTropa(t, []string{"TROPA_PASSPHRASE=wrong"}, args...)
-	<-bad.done
-	if bad.err == nil {
+	<-bad.Done
+	if bad.Err == nil {
 		t.Fatal("tropa started with a wrong passphrase")
 	}
-	if lines := strings.Split(strings.TrimSpace(bad.errOut()), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "wrong passphrase") {
-		t.Errorf("wrong passphrase: want one line naming it, got:\n%s", bad.errOut())
+	if lines := strings.Split(strings.TrimSpace(bad.ErrOut()), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "wrong passphrase") {
+		t.Errorf("wrong passphrase: want one line naming it, got:\n%s", bad.ErrOut())
 	}
 	if after := snapshot(t, data); after != before {
 		t.Errorf("a wrong passphrase changed the data dir:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -102,7 +102,7 @@ func TestOnionLifecycle(t *testing.T) {
 
 	// Restart: the same address, reachable again.
 	p2 := startTropa(t, env, args...)
-	if addr2 := p2.waitLine(t, onionLine, 2*time.Minute)[1]; addr2 != addr {
+	if addr2 := p2.WaitLine(t, onionLine, 2*time.Minute)[1]; addr2 != addr {
 		t.Fatalf("address changed across restart: %s then %s", addr, addr2)
 	}
 	if resp, _ := fetchOnion(t, "http://"+addr+".onion/en/"); resp.StatusCode != 200 {
@@ -110,12 +110,12 @@ func TestOnionLifecycle(t *testing.T) {
 	}
 
 	// SIGKILL of tropa: its tor must be gone within 20 s.
-	tors := childrenNamed(p2.cmd.Process.Pid, "tor")
+	tors := childrenNamed(p2.Cmd.Process.Pid, "tor")
 	if len(tors) != 1 {
 		t.Fatalf("expected one tor child of tropa, found %v", tors)
 	}
-	p2.cmd.Process.Signal(syscall.SIGKILL)
-	<-p2.done
+	p2.Cmd.Process.Signal(syscall.SIGKILL)
+	<-p2.Done
 	deadline := time.Now().Add(20 * time.Second)
 	for alive(tors[0]) {
 		if time.Now().After(deadline) {

@@ -16,8 +16,8 @@ import (
 func TestQuietUnderLoad(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	p := startTropa(t, nil, "serve", "--tor=false", "--data", data, "--http", "127.0.0.1:0")
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
-	outBefore, errBefore := p.out(), p.errOut()
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
+	outBefore, errBefore := p.Out(), p.ErrOut()
 	client := &http.Client{Timeout: 10 * time.Second}
 	paths := []string{"/ru/", "/en/", "/", "/ru/nope?x=<script>", "/en/overdose", "/ru/../../etc/passwd"}
 	for i := 0; i < 1000; i++ {
@@ -33,10 +33,10 @@ func TestQuietUnderLoad(t *testing.T) {
 			t.Fatalf("%s: %d", paths[i%len(paths)], resp.StatusCode)
 		}
 	}
-	if p.out() != outBefore || p.errOut() != errBefore {
-		t.Errorf("serving requests wrote output:\nstdout: %q\nstderr: %q", strings.TrimPrefix(p.out(), outBefore), strings.TrimPrefix(p.errOut(), errBefore))
+	if p.Out() != outBefore || p.ErrOut() != errBefore {
+		t.Errorf("serving requests wrote output:\nstdout: %q\nstderr: %q", strings.TrimPrefix(p.Out(), outBefore), strings.TrimPrefix(p.ErrOut(), errBefore))
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }
 
 // TestNoTorNetwork: without a reachable Tor network tropa says so plainly
@@ -51,8 +51,8 @@ func TestNoTorNetwork(t *testing.T) {
 	torrc := filepath.Join(dir, "nowhere.torrc")
 	os.WriteFile(torrc, []byte("UseDefaultFallbackDirs 0\nDirAuthority nowhere orport=1 no-v2 v3ident=0000000000000000000000000000000000000000 127.0.0.1:9 0000000000000000000000000000000000000000\n"), 0o600)
 	p := startTropa(t, nil, "serve", "--data", filepath.Join(dir, "data"), "--torrc", torrc, "--http", "127.0.0.1:0")
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
-	p.waitLine(t, regexp.MustCompile(`^tor: (cannot reach|has not reached) the Tor network`), 90*time.Second)
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
+	p.WaitLine(t, regexp.MustCompile(`^tor: (cannot reach|has not reached) the Tor network`), 90*time.Second)
 	resp, err := http.Get(base + "/ru/")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestNoTorNetwork(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("preview /ru/: %d", resp.StatusCode)
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }
 
 // TestRefusals: bad command lines get a clear one-line error.
@@ -83,18 +83,18 @@ func TestRefusals(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := startTropa(t, c.env, c.args...)
 			select {
-			case <-p.done:
+			case <-p.Done:
 			case <-time.After(20 * time.Second):
 				t.Fatal("did not exit")
 			}
-			if p.err == nil {
+			if p.Err == nil {
 				t.Fatal("exit status 0")
 			}
-			if !strings.Contains(p.errOut(), c.want) {
-				t.Errorf("stderr %q does not say %q", p.errOut(), c.want)
+			if !strings.Contains(p.ErrOut(), c.want) {
+				t.Errorf("stderr %q does not say %q", p.ErrOut(), c.want)
 			}
-			if strings.Contains(p.errOut(), "goroutine ") || strings.Contains(p.errOut(), "panic") {
-				t.Errorf("stack trace on stderr: %s", p.errOut())
+			if strings.Contains(p.ErrOut(), "goroutine ") || strings.Contains(p.ErrOut(), "panic") {
+				t.Errorf("stack trace on stderr: %s", p.ErrOut())
 			}
 		})
 	}

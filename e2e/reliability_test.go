@@ -42,7 +42,7 @@ var (
 func relStart(t *testing.T, data string, env []string) (*proc, string) {
 	t.Helper()
 	p := startTropa(t, env, "serve", "--tor=false", "--http", "127.0.0.1:0", "--captcha=false", "--data", data)
-	return p, p.waitLine(t, previewLine, 30*time.Second)[1]
+	return p, p.WaitLine(t, previewLine, 30*time.Second)[1]
 }
 
 // relClient is one visitor: its own cookies, no redirects followed.
@@ -129,19 +129,19 @@ func relToken() string {
 func waitExit(t *testing.T, p *proc, within time.Duration) {
 	t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(within):
-		t.Fatalf("tropa did not exit within %s\nstderr:\n%s", within, p.errOut())
+		t.Fatalf("tropa did not exit within %s\nstderr:\n%s", within, p.ErrOut())
 	}
 }
 
 // oneLineError checks that p failed with a single plain line on stderr.
 func oneLineError(t *testing.T, p *proc) string {
 	t.Helper()
-	if p.err == nil {
-		t.Fatalf("exit status 0\nstdout:\n%s", p.out())
+	if p.Err == nil {
+		t.Fatalf("exit status 0\nstdout:\n%s", p.Out())
 	}
-	msg := p.errOut()
+	msg := p.ErrOut()
 	if strings.Count(strings.TrimRight(msg, "\n"), "\n") != 0 || strings.TrimSpace(msg) == "" {
 		t.Errorf("stderr is not one line: %q", msg)
 	}
@@ -158,14 +158,14 @@ func relStartedOrExited(t *testing.T, p *proc) string {
 	deadline := time.After(30 * time.Second)
 	for {
 		select {
-		case line := <-p.lines:
+		case line := <-p.Lines():
 			if m := previewLine.FindStringSubmatch(line); m != nil {
 				return m[1]
 			}
-		case <-p.done:
+		case <-p.Done:
 			return ""
 		case <-deadline:
-			t.Fatalf("tropa neither served nor exited within 30 s\nstderr:\n%s", p.errOut())
+			t.Fatalf("tropa neither served nor exited within 30 s\nstderr:\n%s", p.ErrOut())
 		}
 	}
 }
@@ -241,8 +241,8 @@ func TestReliabilityDurability(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(mrand.IntN(400)) * time.Millisecond)
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
+		p.Cmd.Process.Signal(syscall.SIGKILL)
+		<-p.Done
 		wg.Wait()
 		if okRound.Load() == 0 {
 			t.Fatalf("round %d: no post succeeded", round)
@@ -254,7 +254,7 @@ func TestReliabilityDurability(t *testing.T) {
 	}
 	p, base := relStart(t, data, nil)
 	check(base, rounds)
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 	t.Logf("%d acknowledged posts all present after %d kills", len(kept), rounds)
 }
 
@@ -268,7 +268,7 @@ func TestReliabilityNoLogs(t *testing.T) {
 	p, base := relStart(t, data, []string{"TROPA_TEST_PLAIN_STORE=1"})
 	// The start-up lines: the preview address, and the warning about the
 	// unprotected store key (printed before the preview line).
-	outBefore, errBefore := p.out(), p.errOut()
+	outBefore, errBefore := p.Out(), p.ErrOut()
 
 	// Each marker is part of every string of its kind that is sent, so
 	// finding the marker finds any of them.
@@ -368,14 +368,14 @@ func TestReliabilityNoLogs(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	if p.out() != outBefore || p.errOut() != errBefore {
+	if p.Out() != outBefore || p.ErrOut() != errBefore {
 		t.Errorf("serving requests wrote output:\nstdout: %q\nstderr: %q",
-			strings.TrimPrefix(p.out(), outBefore), strings.TrimPrefix(p.errOut(), errBefore))
+			strings.TrimPrefix(p.Out(), outBefore), strings.TrimPrefix(p.ErrOut(), errBefore))
 	}
 	// The posted replies are on the disk once tropa has stopped (Badger
 	// flushes its memtable), proving the search can see the store's text.
-	p.stop(t)
-	for _, s := range []string{p.out(), p.errOut()} {
+	p.Stop(t, 20*time.Second)
+	for _, s := range []string{p.Out(), p.ErrOut()} {
 		for kind, m := range markers {
 			if strings.Contains(s, m) {
 				t.Errorf("tropa's output holds a %s: %q", kind, s)
@@ -432,7 +432,7 @@ func TestReliabilityNoOutbound(t *testing.T) {
 	}
 	data := filepath.Join(t.TempDir(), "data")
 	p, base := relStart(t, data, nil)
-	pid := p.cmd.Process.Pid
+	pid := p.Cmd.Process.Pid
 	stopTraffic := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -464,7 +464,7 @@ func TestReliabilityNoOutbound(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("found none of tropa's TCP sockets: the check saw nothing")
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 	t.Logf("checked %d TCP sockets of tropa in 20 samples: all on 127.0.0.1", checked)
 }
 
@@ -583,7 +583,7 @@ func TestReliabilityBadState(t *testing.T) {
 		}
 		bodies = append(bodies, b)
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 	backup := filepath.Join(dir, "backup")
 	copyDir(t, good, backup)
 	before := snapshot(t, good)
@@ -596,7 +596,7 @@ func TestReliabilityBadState(t *testing.T) {
 				t.Errorf("post %q lost", b)
 			}
 		}
-		p.stop(t)
+		p.Stop(t, 20*time.Second)
 	}
 
 	t.Run("corrupt store", func(t *testing.T) {
@@ -659,11 +659,11 @@ func TestReliabilityBadState(t *testing.T) {
 							t.Errorf("tropa serves the damaged store without post %q", b)
 						}
 					}
-					p.stop(t)
+					p.Stop(t, 20*time.Second)
 					t.Logf("tropa opened the damaged store and serves all %d posts", len(bodies))
 					return
 				}
-				if p.err == nil {
+				if p.Err == nil {
 					t.Fatal("tropa exited with status 0 on a damaged store")
 				}
 				msg := oneLineError(t, p)
@@ -713,12 +713,12 @@ func TestReliabilityBadState(t *testing.T) {
 		d := filepath.Join(small, "data")
 		p, base := relStart(t, d, []string{pass})
 		defer func() {
-			if p.running() {
-				p.cmd.Process.Signal(syscall.SIGKILL)
-				<-p.done
+			if p.Running() {
+				p.Cmd.Process.Signal(syscall.SIGKILL)
+				<-p.Done
 			}
 		}()
-		errStart := p.errOut()
+		errStart := p.ErrOut()
 		c := relClient()
 		var kept []string
 		filler := strings.Repeat("x", 9000)
@@ -764,9 +764,9 @@ func TestReliabilityBadState(t *testing.T) {
 			}
 		}
 		t.Logf("%d posts of 9 KB, %d of them after the ballast; then %d %v", len(kept), len(kept)-before, refusedCode, refusedErr)
-		if refusedErr != nil || !p.running() {
-			first, _, _ := strings.Cut(strings.TrimPrefix(p.errOut(), errStart), "\n")
-			t.Fatalf("the poster got no answer on a full disk (%v); tropa running: %v; stderr: %s", refusedErr, p.running(), first)
+		if refusedErr != nil || !p.Running() {
+			first, _, _ := strings.Cut(strings.TrimPrefix(p.ErrOut(), errStart), "\n")
+			t.Fatalf("the poster got no answer on a full disk (%v); tropa running: %v; stderr: %s", refusedErr, p.Running(), first)
 		}
 		if refusedCode == 0 {
 			t.Fatal("tropa accepted 2000 posts with the disk nearly full")
@@ -803,7 +803,7 @@ func TestReliabilityBadState(t *testing.T) {
 			t.Error("the last accepted post is not served while the disk is full")
 		}
 		// The operator: one line, no stack trace.
-		msg := strings.TrimPrefix(p.errOut(), errStart)
+		msg := strings.TrimPrefix(p.ErrOut(), errStart)
 		if strings.Count(strings.TrimRight(msg, "\n"), "\n") != 0 || !strings.Contains(msg, "disk full") {
 			t.Errorf("stderr on a full disk is not one line about the disk: %q", msg)
 		}
@@ -815,7 +815,7 @@ func TestReliabilityBadState(t *testing.T) {
 		// restart by systemd): tropa stops cleanly (Badger's last flush
 		// fits in the reserve), starts, serves every accepted post and
 		// refuses new ones.
-		p.stop(t)
+		p.Stop(t, 20*time.Second)
 		if err := syscall.Statfs(small, &st); err != nil {
 			t.Fatal(err)
 		}
@@ -846,15 +846,15 @@ func TestReliabilityBadState(t *testing.T) {
 		}
 		// (tropa writes the line before it answers; the test reads its
 		// stdout in another goroutine.)
-		for wait := time.Now().Add(5 * time.Second); !strings.Contains(p.out(), "disk space back") && time.Now().Before(wait); {
+		for wait := time.Now().Add(5 * time.Second); !strings.Contains(p.Out(), "disk space back") && time.Now().Before(wait); {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if !strings.Contains(p.out(), "disk space back") {
-			t.Errorf("stdout does not say the disk has space again:\n%s", p.out())
+		if !strings.Contains(p.Out(), "disk space back") {
+			t.Errorf("stdout does not say the disk has space again:\n%s", p.Out())
 		}
 		// A clean stop (Badger flushes its memtable), then every accepted
 		// post is there.
-		p.stop(t)
+		p.Stop(t, 20*time.Second)
 		p, base = relStart(t, d, []string{pass})
 		text := relThread(t, base)
 		for _, b := range kept {
@@ -862,7 +862,7 @@ func TestReliabilityBadState(t *testing.T) {
 				t.Errorf("post %q lost", b[:40])
 			}
 		}
-		p.stop(t)
+		p.Stop(t, 20*time.Second)
 	})
 
 	t.Run("missing tor", func(t *testing.T) {
@@ -973,5 +973,5 @@ func TestReliabilitySlowClients(t *testing.T) {
 	}
 	t.Logf("%d slow connections: %d visits served meanwhile, slowest %v; the server closed %d slow connections within 15 s",
 		dialed.Load(), served, slowest.Round(time.Millisecond), closedByServer.Load())
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }

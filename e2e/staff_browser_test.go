@@ -26,8 +26,8 @@ func TestBrowserStaffAnswersPrivateQuestion(t *testing.T) {
 	shots := screenshotDir(t)
 	data := filepath.Join(t.TempDir(), "data")
 	p := startTropa(t, nil, "serve", "--tor=false", "--http", "127.0.0.1:0", "--staff-http", "127.0.0.1:0", "--data", data)
-	base := p.waitLine(t, previewLine, 30*time.Second)[1]
-	staffBase := p.waitLine(t, staffLine, 30*time.Second)[1]
+	base := p.WaitLine(t, previewLine, 30*time.Second)[1]
+	staffBase := p.WaitLine(t, staffLine, 30*time.Second)[1]
 	add := exec.Command(tropaBin, "staff", "add", "olga", "--role", "outreach", "--display-name", "Ольга, аутрич", "--password-stdin", "--data", data)
 	add.Stdin = strings.NewReader("a long staff password\n")
 	if out, err := add.CombinedOutput(); err != nil {

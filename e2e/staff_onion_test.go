@@ -26,9 +26,9 @@ func TestStaffOnionClientAuth(t *testing.T) {
 	needTor(t)
 	data := filepath.Join(t.TempDir(), "data")
 	p := startTropa(t, nil, "serve", "--data", data, "--torrc", svcTorrc)
-	pub := "http://" + p.waitLine(t, onionLine, 2*time.Minute)[1] + ".onion"
-	if !strings.Contains(p.out(), "staff onion: not published until a client key exists") {
-		t.Errorf("no notice that the staff onion waits for a key:\n%s", p.out())
+	pub := "http://" + p.WaitLine(t, onionLine, 2*time.Minute)[1] + ".onion"
+	if !strings.Contains(p.Out(), "staff onion: not published until a client key exists") {
+		t.Errorf("no notice that the staff onion waits for a key:\n%s", p.Out())
 	}
 	if resp, _ := fetchOnion(t, pub+"/ru/"); resp.StatusCode != 200 {
 		t.Fatal("public onion")
@@ -47,8 +47,8 @@ func TestStaffOnionClientAuth(t *testing.T) {
 		t.Fatalf("no key line in:\n%s", out)
 	}
 	line, staffAddr := m[0], m[1]
-	p.waitLine(t, regexp.MustCompile(`^staff onion: 1 client key\(s\) registered; tor reloaded$`), 30*time.Second)
-	p.waitLine(t, regexp.MustCompile(`^staff onion: http://`+staffAddr+`\.onion$`), 2*time.Minute)
+	p.WaitLine(t, regexp.MustCompile(`^staff onion: 1 client key\(s\) registered; tor reloaded$`), 30*time.Second)
+	p.WaitLine(t, regexp.MustCompile(`^staff onion: http://`+staffAddr+`\.onion$`), 2*time.Minute)
 	staffURL := "http://" + staffAddr + ".onion/ru/staff/"
 
 	// The public onion did not miss a beat.
@@ -133,7 +133,7 @@ func TestStaffOnionClientAuth(t *testing.T) {
 	if resp, _ := fetchOnion(t, pub+"/ru/staff/"); resp.StatusCode != 404 {
 		t.Errorf("public onion serves /ru/staff/: %d", resp.StatusCode)
 	}
-	p.stop(t)
+	p.Stop(t, 20*time.Second)
 }
 
 func pubAddr(url string) string {

@@ -111,12 +111,12 @@ func TestBalancedOnion(t *testing.T) {
 	link := freeAddr(t)
 	ri := startTropa(t, "instance", "--data", filepath.Join(t.TempDir(), "instance"), "--torrc", svcTorrc,
 		"--frontend", front0+".onion", "--forward", link)
-	remote := ri.waitLine(t, instanceLine, 2*time.Minute)[1]
+	remote := ri.WaitLine(t, instanceLine, 2*time.Minute)[1]
 
 	start := time.Now()
 	p := startTropa(t, "serve", "--data", data, "--torrc", svcTorrc, "--tor-instances", "2",
 		"--remote-instance", remote+".onion", "--instance-listen", link)
-	front := p.waitLine(t, frontLine, 3*time.Minute)[1]
+	front := p.WaitLine(t, frontLine, 3*time.Minute)[1]
 	published := time.Since(start)
 	base := "http://" + front + ".onion/ru/"
 	if front != front0 {
@@ -133,7 +133,7 @@ func TestBalancedOnion(t *testing.T) {
 	resp, err := net0.Get(ctx, base)
 	cancel()
 	if err != nil {
-		t.Fatalf("first fetch through the frontend: %v\nstdout:\n%s", err, p.out())
+		t.Fatalf("first fetch through the frontend: %v\nstdout:\n%s", err, p.Out())
 	}
 	resp.Body.Close()
 	t.Logf("frontend published %.1fs after start; first page %.1fs after start", published.Seconds(), time.Since(start).Seconds())
@@ -222,8 +222,8 @@ func TestBalancedOnion(t *testing.T) {
 	for _, in := range st.Balance.Instances {
 		pids = append(pids, in.PID)
 	}
-	p.stop(t)
-	ri.stop(t)
+	p.Stop(t, 30*time.Second)
+	ri.Stop(t, 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	for _, pid := range pids {
 		if pid != 0 && alive(pid) {
@@ -385,10 +385,10 @@ func killAndWatch(t *testing.T, p *proc, data, base string, victim int) {
 	t.Logf("kill -9 of instance %d's tor: %d new visitors, one a second; %d failed; longest gap %.1fs; the tor was back (republished) %.1fs after the kill, listed in the frontend again %.1fs after\n%s\ninstance %d in the frontend, per tropa status:\n  %s",
 		victim+1, len(tries), failures, gap.Seconds(), back.Seconds(), relisted.Seconds(), strings.Join(lines, "\n"), victim+1, strings.Join(states, "\n  "))
 	if back == 0 {
-		t.Errorf("instance %d's tor did not come back within 90 s\nstdout:\n%s", victim+1, p.out())
+		t.Errorf("instance %d's tor did not come back within 90 s\nstdout:\n%s", victim+1, p.Out())
 	}
 	if relisted == 0 {
-		t.Errorf("instance %d was not listed in the frontend again within 90 s\n%s\nstdout:\n%s", victim+1, statusText(data), p.out())
+		t.Errorf("instance %d was not listed in the frontend again within 90 s\n%s\nstdout:\n%s", victim+1, statusText(data), p.Out())
 	}
 	if failures*2 > len(tries) || gap > 40*time.Second {
 		t.Errorf("the frontend did not keep answering: %d of %d new visitors failed, longest gap %.1fs", failures, len(tries), gap.Seconds())
@@ -396,8 +396,8 @@ func killAndWatch(t *testing.T, p *proc, data, base string, victim int) {
 	if len(states) == 0 || !strings.Contains(states[0], " stale: ") {
 		t.Errorf("right after the kill, tropa status should call instance %d stale in the frontend: %q", victim+1, states)
 	}
-	if !strings.Contains(p.out(), fmt.Sprintf("tor %d: tor stopped unexpectedly", victim+1)) {
-		t.Errorf("the restart was not reported:\n%s", p.out())
+	if !strings.Contains(p.Out(), fmt.Sprintf("tor %d: tor stopped unexpectedly", victim+1)) {
+		t.Errorf("the restart was not reported:\n%s", p.Out())
 	}
 }
 
