@@ -41,43 +41,40 @@ The keys are the flags of ` + "`tropa serve`" + ` (see ` + "`tropa help serve`" 
 on the command line overrides the file.
 `
 
+// runConfig is `tropa config example|check FILE`.
 func runConfig(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	return group("config", configUsage, map[string]func([]string, io.Writer, io.Writer) error{
+		"example": configExample, "check": configCheck,
+	})(args, stdout, stderr)
+}
+
+func configExample(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
 		fmt.Fprint(stderr, configUsage)
 		return errUsage
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	_, err := io.WriteString(stdout, exampleConfig())
+	return err
+}
+
+func configCheck(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, configUsage)
-		return flag.ErrHelp
-	case "example":
-		if len(args) > 1 {
-			fmt.Fprint(stderr, configUsage)
-			return errUsage
-		}
-		_, err := io.WriteString(stdout, exampleConfig())
-		return err
-	case "check":
-		if len(args) != 2 || strings.HasPrefix(args[1], "-") {
-			fmt.Fprint(stderr, configUsage)
-			return errUsage
-		}
-		var cfg serveConfig
-		fs := serveFlags(&cfg, io.Discard)
-		if err := fs.Parse([]string{"--config", args[1]}); err != nil {
-			return err
-		}
-		if err := applyConfig(fs, &cfg); err != nil {
-			return err
-		}
-		if err := checkFiles(cfg); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: ok\n", args[1])
-		return nil
+		return errUsage
 	}
-	fmt.Fprintf(stderr, "tropa config: unknown command %q\n\n%s", args[0], configUsage)
-	return errUsage
+	var cfg serveConfig
+	fs := serveFlags(&cfg, io.Discard)
+	if err := fs.Parse([]string{"--config", args[0]}); err != nil {
+		return err
+	}
+	if err := applyConfig(fs, &cfg); err != nil {
+		return err
+	}
+	if err := checkFiles(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", args[0])
+	return nil
 }
 
 // configErrors are all the problems found, one line each.

@@ -84,23 +84,11 @@ TROPA_PASSPHRASE). While tropa serves DIR they go through DIR/tropa.sock
 here, and import creates DIR if there is none.
 `
 
+// runForum is `tropa forum export|import`.
 func runForum(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, forumUsage)
-		return errUsage
-	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stderr, forumUsage)
-		return flag.ErrHelp
-	case "export":
-		return forumExport(rest, stdout, stderr)
-	case "import":
-		return forumImport(rest, stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "tropa forum: unknown command %q\n\n%s", sub, forumUsage)
-		return errUsage
-	}
+	return group("forum", forumUsage, map[string]func([]string, io.Writer, io.Writer) error{
+		"export": forumExport, "import": forumImport,
+	})(args, stdout, stderr)
 }
 
 // ---- one connection for many requests ---------------------------------------

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -36,22 +35,11 @@ Every command takes --data DIR and --passphrase-file FILE (the store key's,
 or TROPA_PASSPHRASE). Run ` + "`tropa keys COMMAND -h`" + ` for a command's flags.
 `
 
+// runKeys is `tropa keys export|import`.
 func runKeys(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, keysUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stderr, keysUsage)
-		return flag.ErrHelp
-	case "export":
-		return keysExport(args[1:], stdout, stderr)
-	case "import":
-		return keysImport(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "tropa keys: unknown command %q\n\n%s", args[0], keysUsage)
-	return errUsage
+	return group("keys", keysUsage, map[string]func([]string, io.Writer, io.Writer) error{
+		"export": keysExport, "import": keysImport,
+	})(args, stdout, stderr)
 }
 
 func keysExport(args []string, stdout, stderr io.Writer) error {

@@ -123,3 +123,26 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// group runs one of a command's subcommands: `tropa NAME SUB args…`. With
+// no SUB, or an unknown one, it prints usage and returns errUsage; -h and
+// help print it and return flag.ErrHelp.
+func group(name, usage string, subs map[string]func(args []string, stdout, stderr io.Writer) error) func(args []string, stdout, stderr io.Writer) error {
+	return func(args []string, stdout, stderr io.Writer) error {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprint(stderr, usage)
+			return flag.ErrHelp
+		}
+		run := subs[args[0]]
+		if run == nil {
+			fmt.Fprintf(stderr, "tropa %s: unknown command %q\n\n%s", name, args[0], usage)
+			return errUsage
+		}
+		return run(args[1:], stdout, stderr)
+	}
+}

@@ -48,29 +48,12 @@ NAME is 2 to 32 of a-z, 0-9, '.', '_', '-'. A password has 12 to 256
 characters. Run ` + "`tropa staff COMMAND -h`" + ` for a command's flags.
 `
 
+// runStaff is `tropa staff add|passwd|remove|list|client-key`.
 func runStaff(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, staffUsage)
-		return errUsage
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stderr, staffUsage)
-		return flag.ErrHelp
-	case "add":
-		return staffAdd(rest, stdout, stderr)
-	case "passwd":
-		return staffPasswd(rest, stdout, stderr)
-	case "remove":
-		return staffRemove(rest, stdout, stderr)
-	case "list":
-		return staffList(rest, stdout, stderr)
-	case "client-key":
-		return runStaffClientKey(rest, stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "tropa staff: unknown command %q\n\n%s", sub, staffUsage)
-	return errUsage
+	return group("staff", staffUsage, map[string]func([]string, io.Writer, io.Writer) error{
+		"add": staffAdd, "passwd": staffPasswd, "remove": staffRemove, "list": staffList,
+		"client-key": runStaffClientKey,
+	})(args, stdout, stderr)
 }
 
 // adminFlags adds the flags every admin command takes.

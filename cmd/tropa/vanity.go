@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -38,22 +37,11 @@ Both take --data DIR and --passphrase-file FILE (or TROPA_PASSPHRASE).
 Run ` + "`tropa onion COMMAND -h`" + ` for a command's flags.
 `
 
+// runOnion is `tropa onion address|vanity`.
 func runOnion(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, onionUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stderr, onionUsage)
-		return flag.ErrHelp
-	case "vanity":
-		return runVanity(args[1:], stdout, stderr)
-	case "address":
-		return runOnionAddress(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "tropa onion: unknown command %q\n\n%s", args[0], onionUsage)
-	return errUsage
+	return group("onion", onionUsage, map[string]func([]string, io.Writer, io.Writer) error{
+		"vanity": runVanity, "address": runOnionAddress,
+	})(args, stdout, stderr)
 }
 
 func runOnionAddress(args []string, stdout, stderr io.Writer) error {
