@@ -64,26 +64,7 @@ func adminFlags(fs *flag.FlagSet, t *adminTarget) {
 
 // parseWithName parses flags given before or after the one NAME argument.
 func parseWithName(fs *flag.FlagSet, args []string) (string, error) {
-	var names []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return "", err
-			}
-			return "", errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		names = append(names, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(names) != 1 {
-		fmt.Fprintf(fs.Output(), "tropa %s: give one NAME\n", fs.Name())
-		fs.Usage()
-		return "", errUsage
-	}
-	return names[0], nil
+	return parseOneArg(fs, args, "NAME")
 }
 
 func staffAdd(args []string, stdout, stderr io.Writer) error {
