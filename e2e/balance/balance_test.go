@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"tropa/internal/testproc"
 	"tropa/keys"
 	"tropa/onion"
 )
@@ -226,7 +227,7 @@ func TestBalancedOnion(t *testing.T) {
 	ri.Stop(t, 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	for _, pid := range pids {
-		if pid != 0 && alive(pid) {
+		if pid != 0 && testproc.Alive(pid) {
 			t.Errorf("pid %d (tor or onionbalance) outlived tropa", pid)
 		}
 	}
@@ -307,7 +308,7 @@ func fresh(t *testing.T, data, base, tag string, lo, hi, want int) []int64 {
 func killAndWatch(t *testing.T, p *proc, data, base string, victim int) {
 	t.Helper()
 	old := status(t, data).Balance.Instances[victim]
-	if old.PID == 0 || !alive(old.PID) {
+	if old.PID == 0 || !testproc.Alive(old.PID) {
 		t.Fatalf("instance %d's tor: pid %d", victim+1, old.PID)
 	}
 	killed := time.Now()

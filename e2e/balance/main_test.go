@@ -6,7 +6,6 @@
 package balance
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,15 +119,4 @@ func status(t *testing.T, data string) *onion.Status {
 func statusText(data string) string {
 	out, _ := exec.Command(tropaBin, "status", "--data", data).CombinedOutput()
 	return string(out)
-}
-
-// alive reports whether pid runs (and is not a zombie).
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || !bytes.HasPrefix(bytes.TrimSpace([]byte(s[i+1:])), []byte("Z"))
 }

@@ -31,6 +31,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"tropa/internal/testproc"
 )
 
 // Timeouts for one step. A page of tropa loads in well under a second; these
@@ -67,7 +69,7 @@ type Browser struct {
 	cancelTab   context.CancelFunc
 	cancelAlloc context.CancelFunc
 	pid         int
-	output      *cappedBuffer
+	output      *testproc.CappedBuffer
 
 	mu       sync.Mutex
 	requests []string // network requests since the last Open
@@ -118,7 +120,7 @@ func Start() (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Browser{dir: dir, profile: filepath.Join(dir, "profile"), output: &cappedBuffer{max: 16 << 10}}
+	b := &Browser{dir: dir, profile: filepath.Join(dir, "profile"), output: &testproc.CappedBuffer{Max: 16 << 10}}
 	home, tmp := filepath.Join(dir, "home"), filepath.Join(dir, "tmp")
 	for _, d := range []string{b.profile, home, tmp} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -442,7 +444,7 @@ func killUsing(profile string) int {
 		}
 		for _, arg := range strings.Split(string(cmdline), "\x00") {
 			if arg == want {
-				if isZombie(pid) {
+				if !testproc.Alive(pid) {
 					break
 				}
 				syscall.Kill(pid, syscall.SIGKILL)
@@ -452,36 +454,4 @@ func killUsing(profile string) int {
 		}
 	}
 	return n
-}
-
-func isZombie(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
-}
-
-// cappedBuffer keeps the first max bytes of Chromium's output for errors.
-type cappedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (c *cappedBuffer) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if room := c.max - len(c.buf); room > 0 {
-		c.buf = append(c.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (c *cappedBuffer) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return string(c.buf)
 }

@@ -40,6 +40,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tropa/internal/testproc"
 )
 
 //go:embed testdata/tor-browser-safest.user.js.in
@@ -91,7 +93,7 @@ type Browser struct {
 	profile string
 	cmd     *exec.Cmd
 	done    chan struct{} // closed once cmd.Wait returned
-	output  *cappedBuffer
+	output  *testproc.CappedBuffer
 	mc      *conn
 
 	// windows maps a viewport size to a window size that gave it.
@@ -144,7 +146,7 @@ func Start(o Options) (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Browser{dir: dir, profile: filepath.Join(dir, "profile"), output: &cappedBuffer{max: 16 << 10}, done: make(chan struct{})}
+	b := &Browser{dir: dir, profile: filepath.Join(dir, "profile"), output: &testproc.CappedBuffer{Max: 16 << 10}, done: make(chan struct{})}
 	fail := func(err error) (*Browser, error) {
 		out := b.output.String()
 		b.Close()
@@ -270,7 +272,7 @@ func (b *Browser) Close() error {
 			// its children; killed by PID, then by its process group,
 			// which it leads (Setpgid).
 			for _, k := range kids {
-				if alive(k) {
+				if testproc.Alive(k) {
 					syscall.Kill(k, syscall.SIGKILL)
 				}
 			}
@@ -279,7 +281,7 @@ func (b *Browser) Close() error {
 			for {
 				left := 0
 				for _, k := range kids {
-					if alive(k) {
+					if testproc.Alive(k) {
 						left++
 					}
 				}
@@ -707,37 +709,4 @@ func ppid(pid int) int {
 	}
 	p, _ := strconv.Atoi(f[1])
 	return p
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
-}
-
-// cappedBuffer keeps the first max bytes of Firefox's output for errors.
-type cappedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (c *cappedBuffer) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if room := c.max - len(c.buf); room > 0 {
-		c.buf = append(c.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (c *cappedBuffer) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return string(c.buf)
 }
